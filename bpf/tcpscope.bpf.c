@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: GPL-2.0
+/* Kernel side of tcpscope: one record per TCP state transition.
+ *
+ * The program filters early, resolves the socket's owner and the time spent
+ * in the old state from a per-socket cache keyed by socket cookie, fills one
+ * struct tcpscope_event and submits it without waking the consumer (which
+ * drains on a short timer). Formatting happens in userspace. */
+#include "vmlinux.h"
+
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#include "tcpscope/attribution.h"
+#include "tcpscope/event.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+
+char LICENSE[] SEC("license") = "GPL";
+
+/* Filters, fixed before load so the verifier drops disabled branches. */
+const volatile __u32 filter_netns = 0;  /* netns inode, 0: any */
+const volatile __u16 filter_family = 0; /* AF_INET / AF_INET6, 0: both */
+const volatile bool filter_ports = false;
+const volatile __u32 filter_pid = 0; /* owner tgid, 0: any */
+/* Force a consumer wake-up only once this much data waits in the ring. */
+const volatile __u64 wakeup_bytes = 1 << 20;
+
+/* What the cache remembers about a socket between its transitions. */
+struct socket_info {
+    __u64 entered_ns; /* when it entered its current state */
+    __u32 pid;        /* owner tgid, 0 unknown */
+    __u16 owner_flags;
+    __u16 pad;
+    char comm[TCPSCOPE_COMM_LEN];
+};
+
+struct listener_key {
+    __u32 netns;
+    __u16 port;
+    __u16 pad;
+};
+
+struct owner {
+    __u32 pid;
+    __u32 pad;
+    char comm[TCPSCOPE_COMM_LEN];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 262144); /* resized by the loader */
+    __type(key, __u64);          /* socket cookie */
+    __type(value, struct socket_info);
+} sockets SEC(".maps");
+
+/* Owner of each listening port, so a new child can inherit it. */
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct listener_key);
+    __type(value, struct owner);
+} listeners SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_HASH);
+    __uint(max_entries, 256);
+    __type(key, __u16); /* port, host order */
+    __type(value, __u8);  /* enum tcpscope_port_side bits */
+} port_filter SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_RINGBUF);
+    __uint(max_entries, 16 << 20); /* resized by the loader */
+} events SEC(".maps");
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, TCPSCOPE_LOSS_SLOTS);
+    __type(key, __u32);
+    __type(value, __u64);
+} losses SEC(".maps");
+
+/* Set while this CPU serves a softirq (network receive, TCP timers): there
+ * current is whoever happened to run, never the socket's owner. Reading
+ * preempt_count instead would need __preempt_count in kallsyms, which kernels
+ * without CONFIG_KALLSYMS_ALL (this one) do not list. */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u32);
+} softirq_flag SEC(".maps");
+
+static __always_inline bool in_softirq_context(void)
+{
+    __u32 zero = 0;
+    __u32 *flag = bpf_map_lookup_elem(&softirq_flag, &zero);
+    return flag && *flag;
+}
+
+SEC("tp_btf/softirq_entry")
+int BPF_PROG(on_softirq_entry, unsigned int vec)
+{
+    __u32 zero = 0;
+    __u32 *flag = bpf_map_lookup_elem(&softirq_flag, &zero);
+    if (flag)
+        *flag = 1;
+    return 0;
+}
+
+SEC("tp_btf/softirq_exit")
+int BPF_PROG(on_softirq_exit, unsigned int vec)
+{
+    __u32 zero = 0;
+    __u32 *flag = bpf_map_lookup_elem(&softirq_flag, &zero);
+    if (flag)
+        *flag = 0;
+    return 0;
+}
+
+static __always_inline bool port_selected(__u16 sport, __u16 dport)
+{
+    __u8 *side = bpf_map_lookup_elem(&port_filter, &sport);
+    if (side && (*side & (TCPSCOPE_PORT_EITHER | TCPSCOPE_PORT_LOCAL)))
+        return true;
+    side = bpf_map_lookup_elem(&port_filter, &dport);
+    return side && (*side & (TCPSCOPE_PORT_EITHER | TCPSCOPE_PORT_REMOTE));
+}
+
+static __always_inline void count_loss(__u32 slot)
+{
+    __u64 *count = bpf_map_lookup_elem(&losses, &slot);
+    if (count)
+        *count += 1;
+}
+
+static __always_inline void copy_comm(char *dst, const char *src)
+{
+    __builtin_memcpy(dst, src, TCPSCOPE_COMM_LEN);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+    if (sk->sk_protocol != IPPROTO_TCP)
+        return 0;
+
+    __u16 family = sk->__sk_common.skc_family;
+    if (filter_family && family != filter_family)
+        return 0;
+    __u32 netns = sk->__sk_common.skc_net.net->ns.inum;
+    if (filter_netns && netns != filter_netns)
+        return 0;
+
+    /* skc_num is already 0 at ->CLOSE; inet_sport still holds the port. */
+    struct inet_sock *inet = (struct inet_sock *)sk;
+    __u16 sport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
+    __u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
+    int sk_err = newstate == TCPSCOPE_CLOSE ? sk->sk_err : 0;
+
+    __u64 now = bpf_ktime_get_ns();
+    __u64 cookie = bpf_get_socket_cookie(sk);
+    bool softirq = in_softirq_context();
+    struct socket_info *cached = bpf_map_lookup_elem(&sockets, &cookie);
+
+    struct owner *listener = NULL;
+    if (oldstate == TCPSCOPE_LISTEN && newstate == TCPSCOPE_SYN_RECV && !(cached && cached->pid)) {
+        struct listener_key key = {.netns = netns, .port = sport};
+        listener = bpf_map_lookup_elem(&listeners, &key);
+    }
+
+    struct socket_info next = {.entered_ns = now};
+    __u16 flags = softirq ? TCPSCOPE_F_SOFTIRQ : 0;
+    switch (tcpscope_choose_owner(softirq, oldstate, newstate, sk_err, cached && cached->pid,
+                                  listener != NULL)) {
+    case TCPSCOPE_OWNER_FROM_CURRENT:
+        next.pid = bpf_get_current_pid_tgid() >> 32;
+        bpf_get_current_comm(next.comm, sizeof(next.comm));
+        next.owner_flags = TCPSCOPE_F_OWNER_CURRENT;
+        flags |= TCPSCOPE_F_OWNER_CURRENT;
+        break;
+    case TCPSCOPE_OWNER_FROM_CACHE:
+        if (!cached)
+            break; /* the verifier wants the check it cannot infer */
+        next.pid = cached->pid;
+        copy_comm(next.comm, cached->comm);
+        next.owner_flags = cached->owner_flags;
+        /* A remembered current-named owner is reported as cached; an owner
+         * inherited from the listener stays marked as inherited. */
+        flags |= cached->owner_flags == TCPSCOPE_F_OWNER_CURRENT ? TCPSCOPE_F_OWNER_CACHED
+                                                                 : cached->owner_flags;
+        break;
+    case TCPSCOPE_OWNER_FROM_LISTENER:
+        if (!listener)
+            break;
+        next.pid = listener->pid;
+        copy_comm(next.comm, listener->comm);
+        next.owner_flags = TCPSCOPE_F_OWNER_LISTENER;
+        flags |= TCPSCOPE_F_OWNER_LISTENER;
+        break;
+    default:
+        break;
+    }
+
+    if (newstate == TCPSCOPE_LISTEN && next.pid) {
+        struct listener_key key = {.netns = netns, .port = sport};
+        struct owner listener = {.pid = next.pid};
+        copy_comm(listener.comm, next.comm);
+        bpf_map_update_elem(&listeners, &key, &listener, BPF_ANY);
+    }
+
+    __u64 dur_ns = 0;
+    if (cached) {
+        dur_ns = now - cached->entered_ns;
+        flags |= TCPSCOPE_F_DUR_KNOWN;
+    }
+    if (newstate == TCPSCOPE_CLOSE)
+        bpf_map_delete_elem(&sockets, &cookie);
+    else
+        bpf_map_update_elem(&sockets, &cookie, &next, BPF_ANY);
+
+    if (filter_pid && next.pid != filter_pid)
+        return 0;
+    if (filter_ports && !port_selected(sport, dport))
+        return 0;
+
+    struct tcpscope_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+    if (!event) {
+        count_loss(TCPSCOPE_LOSS_RINGBUF_FULL);
+        return 0;
+    }
+    event->ts_ns = now;
+    event->cookie = cookie;
+    event->dur_ns = dur_ns;
+    if (family == AF_INET6) {
+        BPF_CORE_READ_INTO(&event->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+        BPF_CORE_READ_INTO(&event->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+    } else {
+        __builtin_memset(event->saddr, 0, sizeof(event->saddr));
+        __builtin_memset(event->daddr, 0, sizeof(event->daddr));
+        __be32 saddr = sk->__sk_common.skc_rcv_saddr;
+        __be32 daddr = sk->__sk_common.skc_daddr;
+        __builtin_memcpy(event->saddr, &saddr, sizeof(saddr));
+        __builtin_memcpy(event->daddr, &daddr, sizeof(daddr));
+    }
+    copy_comm(event->comm, next.comm);
+    event->netns = netns;
+    event->pid = next.pid;
+    event->sk_err = sk_err;
+    event->sport = sport;
+    event->dport = dport;
+    event->family = family;
+    event->oldstate = oldstate;
+    event->newstate = newstate;
+    if (sport == 0)
+        flags |= TCPSCOPE_F_SPORT_UNKNOWN;
+    event->flags = flags;
+    event->syn_retrans = 0;
+    if (oldstate == TCPSCOPE_SYN_SENT && newstate == TCPSCOPE_CLOSE)
+        event->syn_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
+
+    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    bpf_ringbuf_submit(event, waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+    return 0;
+}

@@ -1,0 +1,46 @@
+#include "cli/netns_path.h"
+
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <stdexcept>
+
+namespace tcpscope {
+
+std::uint32_t resolve_netns(const std::string& spec) {
+    std::uint64_t inode = 0;
+    auto [end, ec] = std::from_chars(spec.data(), spec.data() + spec.size(), inode);
+    if (ec == std::errc() && end == spec.data() + spec.size()) {
+        if (inode == 0 || inode > UINT32_MAX) {
+            throw std::invalid_argument("--netns: inode " + spec + " is out of range");
+        }
+        return static_cast<std::uint32_t>(inode);
+    }
+
+    int fd = open(spec.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        throw std::invalid_argument("--netns: cannot open " + spec + ": " + std::strerror(errno));
+    }
+    int type = ioctl(fd, NS_GET_NSTYPE);
+    struct stat st {};
+    int stat_rc = fstat(fd, &st);
+    close(fd);
+    if (type != CLONE_NEWNET) {
+        throw std::invalid_argument("--netns: " + spec + " is not a network namespace");
+    }
+    if (stat_rc != 0) {
+        throw std::invalid_argument("--netns: cannot stat " + spec);
+    }
+    return static_cast<std::uint32_t>(st.st_ino);
+}
+
+std::uint32_t current_netns_inode() { return resolve_netns("/proc/self/ns/net"); }
+
+}  // namespace tcpscope

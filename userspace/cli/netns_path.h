@@ -1,0 +1,16 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tcpscope {
+
+// "4026531840" -> that inode; "/run/netns/x" or "/proc/PID/ns/net" -> the
+// inode of the network namespace the path names. Throws std::invalid_argument
+// with one clear line when the path is missing or is not a network namespace.
+std::uint32_t resolve_netns(const std::string& spec);
+
+// The inode of the network namespace this process runs in.
+std::uint32_t current_netns_inode();
+
+}  // namespace tcpscope

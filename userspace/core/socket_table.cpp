@@ -1,0 +1,108 @@
+#include "core/socket_table.h"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace tcpscope {
+namespace {
+
+// A socket's first event may carry a partial tuple (no source port yet at
+// CLOSE->SYN_SENT, the listener's addresses on a new child). Later events
+// carry the real one, so known values replace unknown ones, never the reverse.
+void merge_tuple(SocketEntry& entry, const Transition& t) {
+    if (t.sport && (*t.sport != 0 || !entry.sport)) {
+        entry.sport = t.sport;
+    }
+    if (!t.saddr.is_unspecified() || entry.saddr.family == 0) {
+        entry.saddr = t.saddr;
+    }
+    if (!t.daddr.is_unspecified() || entry.daddr.family == 0) {
+        entry.daddr = t.daddr;
+    }
+    if (t.dport != 0) {
+        entry.dport = t.dport;
+    }
+}
+
+}  // namespace
+
+SocketTable::SocketTable(std::size_t capacity) : capacity_(capacity) {
+    if (capacity_ == 0) {
+        throw std::invalid_argument("socket table capacity must be positive");
+    }
+    entries_.reserve(std::min<std::size_t>(capacity_, 1 << 16));
+}
+
+SocketTable::Applied SocketTable::apply(const Transition& t) {
+    Applied result;
+    auto it = entries_.find(t.cookie);
+    if (it != entries_.end()) {
+        SocketEntry& entry = it->second;
+        if (entry.state != t.old_state) {
+            result.gap = true;
+            entry.history_gap = true;
+            ++counters_.gaps;
+        }
+    } else if (t.new_state == TcpState::Close) {
+        // Born and gone between two of our looks, or predating us: nothing to keep.
+        return result;
+    } else {
+        // First sight of a socket is never a gap: it may predate the tracer.
+        if (entries_.size() >= capacity_) {
+            make_room();
+        }
+        SocketEntry fresh;
+        fresh.cookie = t.cookie;
+        fresh.netns = t.netns;
+        it = entries_.emplace(t.cookie, std::move(fresh)).first;
+        ++counters_.inserted;
+    }
+
+    SocketEntry& entry = it->second;
+    merge_tuple(entry, t);
+    entry.state = t.new_state;
+    entry.entered_ns = t.ts_ns;
+    entry.last_event_ns = t.ts_ns;
+    if (t.owner) {
+        entry.owner = t.owner;
+    }
+
+    if (t.new_state == TcpState::Close) {
+        result.closed = std::move(entry);
+        entries_.erase(it);
+    }
+    return result;
+}
+
+const SocketEntry* SocketTable::find(std::uint64_t cookie) const {
+    auto it = entries_.find(cookie);
+    return it == entries_.end() ? nullptr : &it->second;
+}
+
+std::vector<SocketEntry> SocketTable::snapshot() const {
+    std::vector<SocketEntry> out;
+    out.reserve(entries_.size());
+    for (const auto& [cookie, entry] : entries_) {
+        out.push_back(entry);
+    }
+    return out;
+}
+
+// Evicts the idlest eighth in one pass, so a full table costs amortised O(1)
+// per insert instead of a scan per event.
+void SocketTable::make_room() {
+    std::vector<std::pair<std::uint64_t, std::uint64_t>> by_age;  // (last_event_ns, cookie)
+    by_age.reserve(entries_.size());
+    for (const auto& [cookie, entry] : entries_) {
+        by_age.emplace_back(entry.last_event_ns, cookie);
+    }
+    std::size_t victims = std::max<std::size_t>(1, by_age.size() / 8);
+    std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(victims - 1),
+                     by_age.end());
+    for (std::size_t i = 0; i < victims; ++i) {
+        entries_.erase(by_age[i].second);
+    }
+    counters_.evictions += victims;
+}
+
+}  // namespace tcpscope

@@ -1,0 +1,64 @@
+// The live socket table: one entry per socket cookie, kept current by the
+// transition stream. Bounded: past its capacity the sockets idle longest are
+// evicted, and every eviction is counted.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "core/transition.h"
+
+namespace tcpscope {
+
+struct SocketEntry {
+    std::uint64_t cookie = 0;
+    std::uint32_t netns = 0;
+    IpAddress saddr;
+    IpAddress daddr;
+    std::optional<std::uint16_t> sport;
+    std::uint16_t dport = 0;
+    TcpState state = TcpState::Close;
+    std::optional<std::uint64_t> entered_ns;  // unknown for sockets seeded, not seen
+    std::uint64_t last_event_ns = 0;
+    std::optional<Owner> owner;
+    bool history_gap = false;  // an event's old state did not match ours
+};
+
+struct TableCounters {
+    std::uint64_t gaps = 0;       // transitions whose old state differed from the table's
+    std::uint64_t evictions = 0;  // entries dropped because the table was full
+    std::uint64_t inserted = 0;   // distinct sockets ever held
+};
+
+class SocketTable {
+public:
+    explicit SocketTable(std::size_t capacity);
+
+    struct Applied {
+        bool gap = false;  // this transition revealed lost history
+        // The entry as it was just before it left the table at ->CLOSE.
+        std::optional<SocketEntry> closed;
+    };
+
+    Applied apply(const Transition& t);
+
+    const SocketEntry* find(std::uint64_t cookie) const;
+    std::size_t size() const { return entries_.size(); }
+    std::size_t capacity() const { return capacity_; }
+    const TableCounters& counters() const { return counters_; }
+
+    // Copies, so callers can sort and format without holding the table.
+    std::vector<SocketEntry> snapshot() const;
+
+private:
+    void make_room();
+
+    std::size_t capacity_;
+    std::unordered_map<std::uint64_t, SocketEntry> entries_;
+    TableCounters counters_;
+};
+
+}  // namespace tcpscope

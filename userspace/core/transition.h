@@ -1,0 +1,50 @@
+// The plain value every layer above the kernel works with: one TCP state
+// transition of one socket. Unknown values are empty optionals, never zeros.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/address.h"
+#include "core/tcp_state.h"
+
+namespace tcpscope {
+
+// How the owner of a transition was established.
+enum class OwnerSource : std::uint8_t {
+    Current,   // current task, in a process-context operation on the socket
+    Cached,    // remembered from an earlier process-context transition
+    Listener,  // a new child inheriting its listener's owner, provisionally
+};
+
+struct Owner {
+    std::uint32_t pid = 0;
+    std::string comm;
+    OwnerSource source = OwnerSource::Current;
+
+    bool operator==(const Owner&) const = default;
+};
+
+struct Transition {
+    std::uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
+    std::uint64_t cookie = 0;
+    std::uint32_t netns = 0;
+    IpAddress saddr;
+    IpAddress daddr;
+    std::optional<std::uint16_t> sport;  // empty before connect() picks one
+    std::uint16_t dport = 0;
+    TcpState old_state = TcpState::Close;
+    TcpState new_state = TcpState::Close;
+    std::optional<std::uint64_t> dur_ns;  // time in old_state
+    std::optional<Owner> owner;
+    int sk_err = 0;  // errno at ->CLOSE, 0 when none
+    bool softirq = false;
+    bool recovered = false;  // delivered by the backup program
+    bool inferred = false;   // synthesised by userspace (TIME_WAIT), not the kernel
+    std::uint16_t syn_retrans = 0;
+
+    int family() const { return saddr.family; }
+};
+
+}  // namespace tcpscope

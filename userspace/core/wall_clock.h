@@ -1,0 +1,29 @@
+// Turns the kernel's CLOCK_MONOTONIC event stamps into wall-clock text.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace tcpscope {
+
+class WallClock {
+public:
+    // Measures the realtime - monotonic offset now.
+    static WallClock from_system();
+    // For tests: a fixed offset in nanoseconds.
+    explicit WallClock(std::int64_t realtime_minus_monotonic_ns)
+        : offset_ns_(realtime_minus_monotonic_ns) {}
+
+    std::int64_t to_realtime_ns(std::uint64_t monotonic_ns) const {
+        return static_cast<std::int64_t>(monotonic_ns) + offset_ns_;
+    }
+    // "2026-11-26T04:31:02.123456Z"
+    std::string rfc3339(std::uint64_t monotonic_ns) const;
+    // "04:31:02.123456" (UTC)
+    std::string time_of_day(std::uint64_t monotonic_ns) const;
+
+private:
+    std::int64_t offset_ns_;
+};
+
+}  // namespace tcpscope

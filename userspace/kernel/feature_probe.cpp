@@ -1,0 +1,75 @@
+#include "kernel/feature_probe.h"
+
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+#include <linux/capability.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cstdint>
+
+#include "kernel/tracer.h"
+
+namespace tcpscope {
+namespace {
+
+constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
+
+bool has_effective_capability(const __user_cap_data_struct (&data)[2], int cap) {
+    return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
+}
+
+}  // namespace
+
+void require_bpf_privileges() {
+    __user_cap_header_struct header{};
+    header.version = _LINUX_CAPABILITY_VERSION_3;
+    __user_cap_data_struct data[2] = {};
+    if (syscall(SYS_capget, &header, data) != 0) {
+        throw StartupError(StartupFailure::NotPermitted, "cannot read process capabilities");
+    }
+    bool admin = has_effective_capability(data, CAP_SYS_ADMIN);
+    bool bpf = has_effective_capability(data, CAP_BPF) &&
+               has_effective_capability(data, CAP_PERFMON);
+    if (!admin && !bpf) {
+        throw StartupError(StartupFailure::NotPermitted,
+                           "tracing needs root (or CAP_BPF and CAP_PERFMON): run with sudo");
+    }
+}
+
+KernelFeatures probe_kernel_features() {
+    KernelFeatures features;
+    features.has_btf = access(kVmlinuxBtf, R_OK) == 0;
+    if (features.has_btf) {
+        struct btf* vmlinux = btf__parse(kVmlinuxBtf, nullptr);
+        if (vmlinux != nullptr) {
+            features.has_set_state_tracepoint =
+                btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state",
+                                       BTF_KIND_TYPEDEF) > 0;
+            btf__free(vmlinux);
+        } else {
+            features.has_btf = false;
+        }
+    }
+    features.has_ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
+    return features;
+}
+
+void require_features(const KernelFeatures& features) {
+    if (!features.has_btf) {
+        throw StartupError(StartupFailure::NoBtf,
+                           "kernel has no BTF (/sys/kernel/btf/vmlinux): it needs "
+                           "CONFIG_DEBUG_INFO_BTF=y for CO-RE and tp_btf");
+    }
+    if (!features.has_set_state_tracepoint) {
+        throw StartupError(StartupFailure::Unsupported,
+                           "kernel has no tp_btf tracepoint inet_sock_set_state (needs 4.16+ "
+                           "with BTF)");
+    }
+    if (!features.has_ringbuf) {
+        throw StartupError(StartupFailure::Unsupported,
+                           "kernel does not support BPF ring buffers (needs 5.8+)");
+    }
+}
+
+}  // namespace tcpscope

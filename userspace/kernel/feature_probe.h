@@ -1,0 +1,23 @@
+// Checks the kernel and our privileges before loading, so each missing piece
+// becomes one clear line instead of a verifier log.
+#pragma once
+
+#include <string>
+
+namespace tcpscope {
+
+struct KernelFeatures {
+    bool has_btf = false;
+    bool has_set_state_tracepoint = false;  // btf_trace_inet_sock_set_state in BTF
+    bool has_ringbuf = false;
+};
+
+// Throws StartupError(NotPermitted) without CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN).
+void require_bpf_privileges();
+
+KernelFeatures probe_kernel_features();
+
+// Throws StartupError naming the first feature tcpscope cannot run without.
+void require_features(const KernelFeatures& features);
+
+}  // namespace tcpscope

@@ -1,0 +1,176 @@
+#include "kernel/tracer.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "kernel/feature_probe.h"
+#include "tcpscope.skel.h"
+#include "tcpscope/event.h"
+
+namespace tcpscope {
+namespace {
+
+struct SkeletonDeleter {
+    void operator()(tcpscope_bpf* skel) const { tcpscope_bpf__destroy(skel); }
+};
+using SkeletonPtr = std::unique_ptr<tcpscope_bpf, SkeletonDeleter>;
+
+struct LinkDeleter {
+    void operator()(bpf_link* link) const { bpf_link__destroy(link); }
+};
+using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
+
+std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+
+std::uint8_t side_bits(PortSide side) {
+    switch (side) {
+        case PortSide::Local:
+            return TCPSCOPE_PORT_LOCAL;
+        case PortSide::Remote:
+            return TCPSCOPE_PORT_REMOTE;
+        case PortSide::Either:
+            break;
+    }
+    return TCPSCOPE_PORT_EITHER;
+}
+
+int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list args) {
+    if (!spdlog::should_log(spdlog::level::debug)) {
+        return 0;
+    }
+    char buffer[1024];
+    int n = std::vsnprintf(buffer, sizeof(buffer), format, args);
+    std::string_view text(buffer, n > 0 ? std::min<std::size_t>(n, sizeof(buffer) - 1) : 0);
+    while (!text.empty() && text.back() == '\n') {
+        text.remove_suffix(1);
+    }
+    if (text.starts_with("libbpf: ")) {
+        text.remove_prefix(8);
+    }
+    spdlog::debug("libbpf{}: {}", level == LIBBPF_WARN ? " warning" : "", text);
+    return 0;
+}
+
+}  // namespace
+
+void route_libbpf_logs_to_spdlog() { libbpf_set_print(libbpf_to_spdlog); }
+
+struct Tracer::Impl {
+    SkeletonPtr skel;
+    std::vector<LinkPtr> links;
+    std::vector<bpf_program*> attached;
+
+    void attach(bpf_program* prog) {
+        bpf_link* link = bpf_program__attach(prog);
+        if (link == nullptr) {
+            int err = errno;
+            auto kind = err == EPERM || err == EACCES ? StartupFailure::NotPermitted
+                                                      : StartupFailure::Unsupported;
+            throw StartupError(kind, fmt::format("attaching {} failed: {}",
+                                                 bpf_program__section_name(prog),
+                                                 errno_text(err)));
+        }
+        links.emplace_back(link);
+        attached.push_back(prog);
+    }
+};
+
+Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
+    require_bpf_privileges();
+    KernelFeatures features = probe_kernel_features();
+    require_features(features);
+
+    impl_->skel.reset(tcpscope_bpf__open());
+    if (!impl_->skel) {
+        throw StartupError(StartupFailure::LoadFailed,
+                           "opening the BPF object failed: " + errno_text(errno));
+    }
+    tcpscope_bpf* skel = impl_->skel.get();
+
+    auto* rodata = skel->rodata;
+    rodata->filter_netns = options.netns;
+    rodata->filter_family = static_cast<__u16>(options.family);
+    rodata->filter_ports = !options.ports.empty();
+    rodata->filter_pid = options.pid;
+    // Wake the consumer early only when a quarter of the ring is waiting;
+    // otherwise it drains on its own short timer.
+    rodata->wakeup_bytes = options.ringbuf_bytes / 4;
+
+    if (int err = bpf_map__set_max_entries(skel->maps.events, options.ringbuf_bytes); err != 0) {
+        throw StartupError(StartupFailure::LoadFailed,
+                           "ring buffer size rejected: " + errno_text(err));
+    }
+    if (int err = bpf_map__set_max_entries(skel->maps.sockets, options.max_sockets); err != 0) {
+        throw StartupError(StartupFailure::LoadFailed,
+                           "socket cache size rejected: " + errno_text(err));
+    }
+
+    if (int err = tcpscope_bpf__load(skel); err != 0) {
+        auto kind = err == -EPERM || err == -EACCES ? StartupFailure::NotPermitted
+                                                    : StartupFailure::LoadFailed;
+        throw StartupError(kind, "loading the BPF programs failed: " + errno_text(err) +
+                                     " (run with -v for the verifier log)");
+    }
+
+    for (const PortRule& rule : options.ports) {
+        __u16 key = rule.port;
+        __u8 value = 0;
+        bpf_map__lookup_elem(skel->maps.port_filter, &key, sizeof(key), &value, sizeof(value), 0);
+        value |= side_bits(rule.side);
+        if (bpf_map__update_elem(skel->maps.port_filter, &key, sizeof(key), &value, sizeof(value),
+                                 BPF_ANY) != 0) {
+            throw StartupError(StartupFailure::LoadFailed,
+                               "setting the port filter failed: " + errno_text(errno));
+        }
+    }
+
+    // The context flag must be live before the first transition is judged.
+    impl_->attach(skel->progs.on_softirq_entry);
+    impl_->attach(skel->progs.on_softirq_exit);
+    impl_->attach(skel->progs.on_inet_sock_set_state);
+}
+
+Tracer::~Tracer() = default;
+
+int Tracer::events_fd() const { return bpf_map__fd(impl_->skel->maps.events); }
+
+KernelLosses Tracer::losses() const {
+    KernelLosses out;
+    tcpscope_bpf* skel = impl_->skel.get();
+
+    int ncpus = libbpf_num_possible_cpus();
+    if (ncpus > 0) {
+        std::vector<__u64> per_cpu(static_cast<std::size_t>(ncpus));
+        __u32 slot = TCPSCOPE_LOSS_RINGBUF_FULL;
+        if (bpf_map__lookup_elem(skel->maps.losses, &slot, sizeof(slot), per_cpu.data(),
+                                 per_cpu.size() * sizeof(__u64), 0) == 0) {
+            for (__u64 v : per_cpu) {
+                out.ringbuf_full += v;
+            }
+        }
+    }
+    for (bpf_program* prog : impl_->attached) {
+        bpf_prog_info info{};
+        __u32 len = sizeof(info);
+        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) {
+            out.recursion_misses += info.recursion_misses;
+        }
+    }
+    return out;
+}
+
+std::string Tracer::describe() const {
+    return fmt::format("{} programs attached (tp_btf inet_sock_set_state, softirq_entry, "
+                       "softirq_exit)",
+                       impl_->attached.size());
+}
+
+}  // namespace tcpscope

@@ -1,0 +1,68 @@
+// The loader: owns the BPF skeleton from open to detach. The only module that
+// sees the skeleton; callers get plain C++ types and exceptions.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace tcpscope {
+
+enum class PortSide : std::uint8_t { Either, Local, Remote };
+
+struct PortRule {
+    std::uint16_t port = 0;
+    PortSide side = PortSide::Either;
+};
+
+struct TracerOptions {
+    std::uint32_t netns = 0;  // netns inode to trace, 0: all
+    int family = 0;           // AF_INET / AF_INET6, 0: both
+    std::vector<PortRule> ports;
+    std::uint32_t pid = 0;  // owner tgid, 0: any
+    std::uint32_t max_sockets = 262144;
+    std::uint32_t ringbuf_bytes = 16u << 20;
+};
+
+// Why the tracer could not start; the CLI maps each kind to an exit code.
+enum class StartupFailure { NotPermitted, NoBtf, Unsupported, LoadFailed };
+
+class StartupError : public std::runtime_error {
+public:
+    StartupError(StartupFailure kind, const std::string& message)
+        : std::runtime_error(message), kind_(kind) {}
+    StartupFailure kind() const { return kind_; }
+
+private:
+    StartupFailure kind_;
+};
+
+struct KernelLosses {
+    std::uint64_t ringbuf_full = 0;      // bpf_ringbuf_reserve() failures, all CPUs
+    std::uint64_t recursion_misses = 0;  // runs the kernel skipped, all our programs
+};
+
+class Tracer {
+public:
+    // Probes features, opens, configures, loads and attaches. Throws StartupError.
+    explicit Tracer(const TracerOptions& options);
+    ~Tracer();
+    Tracer(const Tracer&) = delete;
+    Tracer& operator=(const Tracer&) = delete;
+
+    int events_fd() const;
+    KernelLosses losses() const;
+    // One line for the log: which programs are attached and how.
+    std::string describe() const;
+
+private:
+    struct Impl;
+    std::unique_ptr<Impl> impl_;
+};
+
+// Routes libbpf's own messages to spdlog at debug level (shown with -v).
+void route_libbpf_logs_to_spdlog();
+
+}  // namespace tcpscope

@@ -1,0 +1,50 @@
+// Builds one flat JSON object into a string, in key order of the calls.
+// Hand-rolled because it runs per event on the hot path; values are escaped
+// through append_json_string_body.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tcpscope {
+
+class JsonObject {
+public:
+    JsonObject() { out_ = "{"; }
+
+    JsonObject& field(std::string_view key, std::string_view value);
+    JsonObject& field(std::string_view key, const char* value) {
+        return field(key, std::string_view(value));
+    }
+    JsonObject& field(std::string_view key, std::int64_t value);
+    JsonObject& field(std::string_view key, std::uint64_t value);
+    JsonObject& field(std::string_view key, int value) {
+        return field(key, static_cast<std::int64_t>(value));
+    }
+    JsonObject& field(std::string_view key, unsigned value) {
+        return field(key, static_cast<std::uint64_t>(value));
+    }
+    JsonObject& field(std::string_view key, double value);
+    JsonObject& field(std::string_view key, bool value);
+    JsonObject& null_field(std::string_view key);
+    // Inserts an already-serialised JSON value (array or object).
+    JsonObject& raw_field(std::string_view key, std::string_view json);
+
+    template <typename T>
+    JsonObject& optional_field(std::string_view key, const std::optional<T>& value) {
+        return value ? field(key, *value) : null_field(key);
+    }
+
+    // Closes the object; the writer must not be used afterwards.
+    std::string finish();
+
+private:
+    void key(std::string_view k);
+
+    std::string out_;
+    bool first_ = true;
+};
+
+}  // namespace tcpscope
