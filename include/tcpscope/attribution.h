@@ -17,18 +17,17 @@ enum tcpscope_owner_choice {
  * (->FIN_WAIT1, ->LAST_ACK) and close() that aborts (->CLOSE with no error).
  * A ->CLOSE carrying an error in process context is somebody else killing the
  * socket (ss -K sets ECONNABORTED), so it names nobody. */
-static inline int tcpscope_names_owner(int newstate, int sk_err)
-{
+static inline int tcpscope_names_owner(int newstate, int sk_err) {
     switch (newstate) {
-    case TCPSCOPE_SYN_SENT:
-    case TCPSCOPE_LISTEN:
-    case TCPSCOPE_FIN_WAIT1:
-    case TCPSCOPE_LAST_ACK:
-        return 1;
-    case TCPSCOPE_CLOSE:
-        return sk_err == 0;
-    default:
-        return 0;
+        case TCPSCOPE_SYN_SENT:
+        case TCPSCOPE_LISTEN:
+        case TCPSCOPE_FIN_WAIT1:
+        case TCPSCOPE_LAST_ACK:
+            return 1;
+        case TCPSCOPE_CLOSE:
+            return sk_err == 0;
+        default:
+            return 0;
     }
 }
 
@@ -38,9 +37,7 @@ static inline int tcpscope_names_owner(int newstate, int sk_err)
  * a child cloned from a listener inherits the listener's owner. */
 static inline enum tcpscope_owner_choice tcpscope_choose_owner(int in_softirq, int oldstate,
                                                                int newstate, int sk_err,
-                                                               int have_cached,
-                                                               int have_listener)
-{
+                                                               int have_cached, int have_listener) {
     if (!in_softirq && tcpscope_names_owner(newstate, sk_err))
         return TCPSCOPE_OWNER_FROM_CURRENT;
     if (have_cached)

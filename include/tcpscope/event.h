@@ -47,9 +47,9 @@ enum tcpscope_event_flags {
 };
 
 struct tcpscope_event {
-    __u64 ts_ns;  /* CLOCK_MONOTONIC, bpf_ktime_get_ns() */
-    __u64 cookie; /* bpf_get_socket_cookie(): never reused while booted */
-    __u64 dur_ns; /* time in oldstate; valid only with TCPSCOPE_F_DUR_KNOWN */
+    __u64 ts_ns;                   /* CLOCK_MONOTONIC, bpf_ktime_get_ns() */
+    __u64 cookie;                  /* bpf_get_socket_cookie(): never reused while booted */
+    __u64 dur_ns;                  /* time in oldstate; valid only with TCPSCOPE_F_DUR_KNOWN */
     __u8 saddr[TCPSCOPE_ADDR_LEN]; /* IPv4 in the first 4 bytes */
     __u8 daddr[TCPSCOPE_ADDR_LEN];
     char comm[TCPSCOPE_COMM_LEN]; /* owner's comm, "" when unknown */

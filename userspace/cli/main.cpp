@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <exception>
 #include <stdexcept>
+#include <variant>
 
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -45,7 +46,7 @@ int main(int argc, char** argv) {
     namespace code = tcpscope::exit_code;
     tcpscope::ParseOutcome parsed =
         tcpscope::parse_command_line(std::vector<std::string>(argv, argv + argc));
-    if (!parsed.trace) {
+    if (!parsed.command) {
         if (parsed.exit_code == code::kOk) {
             std::fputs(parsed.output.c_str(), stdout);
         } else {
@@ -54,10 +55,11 @@ int main(int argc, char** argv) {
         return parsed.exit_code;
     }
 
-    set_up_diagnostics(parsed.trace->verbose);
+    set_up_diagnostics(std::visit([](const auto& c) { return c.tuning.verbose; }, *parsed.command));
     tcpscope::install_stop_handlers();
     try {
-        return tcpscope::run_trace(*parsed.trace);
+        return std::visit([](const auto& config) { return tcpscope::run_command(config); },
+                          *parsed.command);
     } catch (const tcpscope::StartupError& e) {
         spdlog::error("{}", e.what());
         return exit_code_for(e.kind());

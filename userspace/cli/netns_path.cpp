@@ -41,6 +41,8 @@ std::uint32_t resolve_netns(const std::string& spec) {
     return static_cast<std::uint32_t>(st.st_ino);
 }
 
-std::uint32_t current_netns_inode() { return resolve_netns("/proc/self/ns/net"); }
+std::uint32_t current_netns_inode() {
+    return resolve_netns("/proc/self/ns/net");
+}
 
 }  // namespace tcpscope

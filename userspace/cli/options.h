@@ -1,10 +1,13 @@
-// Command-line parsing as a pure function: argv in, a config or an exit out.
+// Command-line parsing as a pure function: argv in, a command's config or an
+// exit out. Each subcommand registers its flags in its own *_command.cpp.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "kernel/tracer.h"
@@ -13,31 +16,42 @@ namespace tcpscope {
 
 // Filters shared by every subcommand that traces.
 struct FilterConfig {
-    int family = 0;                 // AF_INET, AF_INET6, or 0 for both
-    std::vector<PortRule> ports;    // any rule matching selects the event
-    std::optional<std::string> netns;  // INODE or a path, resolved later
+    int family = 0;                    // AF_INET, AF_INET6, or 0 for both
+    std::vector<PortRule> ports;       // any rule matching selects the event
+    std::optional<std::string> netns;  // INODE or a path, resolved at start
     std::uint32_t pid = 0;
+};
+
+// Settings of the BPF side and the live table shared by tracing subcommands.
+struct TracerTuning {
+    bool verbose = false;
+    std::uint32_t max_sockets = 262144;
+    std::uint32_t ringbuf_bytes = 16u << 20;
 };
 
 struct TraceConfig {
     FilterConfig filters;
+    TracerTuning tuning;
     bool json = false;
     std::optional<double> duration_s;
     std::optional<std::string> output_path;
     std::size_t rotate_bytes = 0;
     std::size_t rotate_files = 3;
     bool stats = false;
-    bool verbose = false;
-    std::uint32_t max_sockets = 262144;
-    std::uint32_t ringbuf_bytes = 16u << 20;
 };
 
+using CommandConfig = std::variant<TraceConfig>;
+
 struct ParseOutcome {
-    std::optional<TraceConfig> trace;  // set when the command should run
-    int exit_code = 0;                 // otherwise: exit with this
-    std::string output;                // help text (stdout) or one error line (stderr)
+    std::optional<CommandConfig> command;  // set when a command should run
+    int exit_code = 0;                     // otherwise: exit with this
+    std::string output;                    // help text (stdout) or one error line (stderr)
 };
 
 ParseOutcome parse_command_line(const std::vector<std::string>& args);
+
+// What a subcommand's flag parsing produces: its config, or a usage error.
+using Finished = std::variant<CommandConfig, std::string>;
+using Finisher = std::function<Finished()>;
 
 }  // namespace tcpscope

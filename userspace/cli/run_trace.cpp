@@ -30,8 +30,8 @@ TracerOptions tracer_options(const TraceConfig& config) {
     if (config.filters.netns) {
         options.netns = resolve_netns(*config.filters.netns);
     }
-    options.max_sockets = config.max_sockets;
-    options.ringbuf_bytes = config.ringbuf_bytes;
+    options.max_sockets = config.tuning.max_sockets;
+    options.ringbuf_bytes = config.tuning.ringbuf_bytes;
     return options;
 }
 
@@ -46,13 +46,12 @@ std::string summary_line(const RunCounters& run, const KernelLosses& kernel,
         "events={} lost={} (ringbuf_full={} recursion_misses={} malformed={}) history_gaps={} "
         "sockets_seen={} sockets_live={} evicted={}",
         run.events, lost, kernel.ringbuf_full, kernel.recursion_misses, malformed,
-        table.counters().gaps, table.counters().inserted, table.size(),
-        table.counters().evictions);
+        table.counters().gaps, table.counters().inserted, table.size(), table.counters().evictions);
 }
 
 }  // namespace
 
-int run_trace(const TraceConfig& config) {
+int run_command(const TraceConfig& config) {
     TracerOptions options = tracer_options(config);
     std::unique_ptr<LineSink> sink =
         config.output_path
@@ -60,7 +59,7 @@ int run_trace(const TraceConfig& config) {
             : make_stdout_sink();
 
     Tracer tracer(options);
-    SocketTable table(config.max_sockets);
+    SocketTable table(config.tuning.max_sockets);
     TraceFormatter formatter(WallClock::from_system());
     RunCounters run;
 
@@ -83,8 +82,7 @@ int run_trace(const TraceConfig& config) {
         source.poll(kDrainInterval);
         sink->flush();
         auto now = Clock::now();
-        if (config.duration_s &&
-            now - start >= std::chrono::duration<double>(*config.duration_s)) {
+        if (config.duration_s && now - start >= std::chrono::duration<double>(*config.duration_s)) {
             break;
         }
         if (config.stats && now >= next_stats) {

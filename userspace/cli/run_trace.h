@@ -6,6 +6,6 @@ namespace tcpscope {
 
 // Runs `tcpscope trace` until a stop signal, --duration, or a closed stdout.
 // Throws StartupError / std::runtime_error; main() turns them into exit codes.
-int run_trace(const TraceConfig& config);
+int run_command(const TraceConfig& config);
 
 }  // namespace tcpscope

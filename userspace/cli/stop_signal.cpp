@@ -7,7 +7,9 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 
-void on_stop_signal(int) { g_stop = 1; }
+void on_stop_signal(int) {
+    g_stop = 1;
+}
 
 }  // namespace
 
@@ -20,6 +22,8 @@ void install_stop_handlers() {
     std::signal(SIGPIPE, SIG_IGN);
 }
 
-bool stop_requested() { return g_stop != 0; }
+bool stop_requested() {
+    return g_stop != 0;
+}
 
 }  // namespace tcpscope

@@ -34,7 +34,7 @@ struct TableCounters {
 };
 
 class SocketTable {
-public:
+  public:
     explicit SocketTable(std::size_t capacity);
 
     struct Applied {
@@ -53,7 +53,7 @@ public:
     // Copies, so callers can sort and format without holding the table.
     std::vector<SocketEntry> snapshot() const;
 
-private:
+  private:
     void make_room();
 
     std::size_t capacity_;

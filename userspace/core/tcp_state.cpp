@@ -6,13 +6,15 @@ namespace tcpscope {
 namespace {
 
 constexpr std::array<std::string_view, 13> kNames = {
-    "",          "ESTABLISHED", "SYN_SENT",   "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",   "TIME_WAIT",
-    "CLOSE",     "CLOSE_WAIT",  "LAST_ACK",   "LISTEN",   "CLOSING",   "NEW_SYN_RECV",
+    "",      "ESTABLISHED", "SYN_SENT", "SYN_RECV", "FIN_WAIT1", "FIN_WAIT2",    "TIME_WAIT",
+    "CLOSE", "CLOSE_WAIT",  "LAST_ACK", "LISTEN",   "CLOSING",   "NEW_SYN_RECV",
 };
 
 }  // namespace
 
-bool is_known_state(std::uint8_t raw) { return raw >= 1 && raw < kNames.size(); }
+bool is_known_state(std::uint8_t raw) {
+    return raw >= 1 && raw < kNames.size();
+}
 
 std::string_view state_name(TcpState state) {
     auto raw = static_cast<std::uint8_t>(state);

@@ -7,7 +7,7 @@
 namespace tcpscope {
 
 class WallClock {
-public:
+  public:
     // Measures the realtime - monotonic offset now.
     static WallClock from_system();
     // For tests: a fixed offset in nanoseconds.
@@ -22,7 +22,7 @@ public:
     // "04:31:02.123456" (UTC)
     std::string time_of_day(std::uint64_t monotonic_ns) const;
 
-private:
+  private:
     std::int64_t offset_ns_;
 };
 

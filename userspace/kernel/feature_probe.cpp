@@ -29,8 +29,8 @@ void require_bpf_privileges() {
         throw StartupError(StartupFailure::NotPermitted, "cannot read process capabilities");
     }
     bool admin = has_effective_capability(data, CAP_SYS_ADMIN);
-    bool bpf = has_effective_capability(data, CAP_BPF) &&
-               has_effective_capability(data, CAP_PERFMON);
+    bool bpf =
+        has_effective_capability(data, CAP_BPF) && has_effective_capability(data, CAP_PERFMON);
     if (!admin && !bpf) {
         throw StartupError(StartupFailure::NotPermitted,
                            "tracing needs root (or CAP_BPF and CAP_PERFMON): run with sudo");
@@ -44,8 +44,8 @@ KernelFeatures probe_kernel_features() {
         struct btf* vmlinux = btf__parse(kVmlinuxBtf, nullptr);
         if (vmlinux != nullptr) {
             features.has_set_state_tracepoint =
-                btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state",
-                                       BTF_KIND_TYPEDEF) > 0;
+                btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state", BTF_KIND_TYPEDEF) >
+                0;
             btf__free(vmlinux);
         } else {
             features.has_btf = false;

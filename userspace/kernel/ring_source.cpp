@@ -11,7 +11,9 @@
 
 namespace tcpscope {
 
-void RingSource::Deleter::operator()(ring_buffer* rb) const { ring_buffer__free(rb); }
+void RingSource::Deleter::operator()(ring_buffer* rb) const {
+    ring_buffer__free(rb);
+}
 
 RingSource::RingSource(int ringbuf_fd, Handler handler) : handler_(std::move(handler)) {
     rb_.reset(ring_buffer__new(ringbuf_fd, &RingSource::on_record, this, nullptr));

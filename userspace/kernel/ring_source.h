@@ -14,7 +14,7 @@ struct ring_buffer;
 namespace tcpscope {
 
 class RingSource {
-public:
+  public:
     using Handler = std::function<void(const Transition&)>;
 
     // Throws std::runtime_error if the ring buffer cannot be mapped.
@@ -30,7 +30,7 @@ public:
 
     std::uint64_t malformed() const { return malformed_; }
 
-private:
+  private:
     static int on_record(void* ctx, void* data, std::size_t size);
 
     Handler handler_;

@@ -28,7 +28,9 @@ struct LinkDeleter {
 };
 using LinkPtr = std::unique_ptr<bpf_link, LinkDeleter>;
 
-std::string errno_text(int err) { return std::strerror(err < 0 ? -err : err); }
+std::string errno_text(int err) {
+    return std::strerror(err < 0 ? -err : err);
+}
 
 std::uint8_t side_bits(PortSide side) {
     switch (side) {
@@ -61,7 +63,9 @@ int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list 
 
 }  // namespace
 
-void route_libbpf_logs_to_spdlog() { libbpf_set_print(libbpf_to_spdlog); }
+void route_libbpf_logs_to_spdlog() {
+    libbpf_set_print(libbpf_to_spdlog);
+}
 
 struct Tracer::Impl {
     SkeletonPtr skel;
@@ -75,8 +79,7 @@ struct Tracer::Impl {
             auto kind = err == EPERM || err == EACCES ? StartupFailure::NotPermitted
                                                       : StartupFailure::Unsupported;
             throw StartupError(kind, fmt::format("attaching {} failed: {}",
-                                                 bpf_program__section_name(prog),
-                                                 errno_text(err)));
+                                                 bpf_program__section_name(prog), errno_text(err)));
         }
         links.emplace_back(link);
         attached.push_back(prog);
@@ -140,7 +143,9 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
 
 Tracer::~Tracer() = default;
 
-int Tracer::events_fd() const { return bpf_map__fd(impl_->skel->maps.events); }
+int Tracer::events_fd() const {
+    return bpf_map__fd(impl_->skel->maps.events);
+}
 
 KernelLosses Tracer::losses() const {
     KernelLosses out;
@@ -168,9 +173,10 @@ KernelLosses Tracer::losses() const {
 }
 
 std::string Tracer::describe() const {
-    return fmt::format("{} programs attached (tp_btf inet_sock_set_state, softirq_entry, "
-                       "softirq_exit)",
-                       impl_->attached.size());
+    return fmt::format(
+        "{} programs attached (tp_btf inet_sock_set_state, softirq_entry, "
+        "softirq_exit)",
+        impl_->attached.size());
 }
 
 }  // namespace tcpscope

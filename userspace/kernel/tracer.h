@@ -30,12 +30,12 @@ struct TracerOptions {
 enum class StartupFailure { NotPermitted, NoBtf, Unsupported, LoadFailed };
 
 class StartupError : public std::runtime_error {
-public:
+  public:
     StartupError(StartupFailure kind, const std::string& message)
         : std::runtime_error(message), kind_(kind) {}
     StartupFailure kind() const { return kind_; }
 
-private:
+  private:
     StartupFailure kind_;
 };
 
@@ -45,7 +45,7 @@ struct KernelLosses {
 };
 
 class Tracer {
-public:
+  public:
     // Probes features, opens, configures, loads and attaches. Throws StartupError.
     explicit Tracer(const TracerOptions& options);
     ~Tracer();
@@ -57,7 +57,7 @@ public:
     // One line for the log: which programs are attached and how.
     std::string describe() const;
 
-private:
+  private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };

@@ -11,7 +11,7 @@
 namespace tcpscope {
 
 class JsonObject {
-public:
+  public:
     JsonObject() { out_ = "{"; }
 
     JsonObject& field(std::string_view key, std::string_view value);
@@ -40,7 +40,7 @@ public:
     // Closes the object; the writer must not be used afterwards.
     std::string finish();
 
-private:
+  private:
     void key(std::string_view k);
 
     std::string out_;

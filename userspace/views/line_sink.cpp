@@ -13,7 +13,7 @@ namespace tcpscope {
 namespace {
 
 class StdoutSink : public LineSink {
-public:
+  public:
     StdoutSink() { std::setvbuf(stdout, nullptr, _IOFBF, 1 << 16); }
 
     void write_line(std::string_view line) override {
@@ -34,7 +34,7 @@ public:
 
     bool broken() const override { return broken_; }
 
-private:
+  private:
     void note_error() {
         if (errno == EPIPE) {
             broken_ = true;
@@ -47,7 +47,7 @@ private:
 };
 
 class SpdlogFileSink : public LineSink {
-public:
+  public:
     explicit SpdlogFileSink(std::shared_ptr<spdlog::sinks::sink> sink)
         : logger_("tcpscope-data", std::move(sink)) {
         logger_.set_pattern("%v");
@@ -58,13 +58,15 @@ public:
     void flush() override { logger_.flush(); }
     bool broken() const override { return false; }
 
-private:
+  private:
     spdlog::logger logger_;
 };
 
 }  // namespace
 
-std::unique_ptr<LineSink> make_stdout_sink() { return std::make_unique<StdoutSink>(); }
+std::unique_ptr<LineSink> make_stdout_sink() {
+    return std::make_unique<StdoutSink>();
+}
 
 std::unique_ptr<LineSink> make_file_sink(const FileSinkOptions& options) {
     try {

@@ -10,7 +10,7 @@
 namespace tcpscope {
 
 class LineSink {
-public:
+  public:
     virtual ~LineSink() = default;
     virtual void write_line(std::string_view line) = 0;
     virtual void flush() = 0;
@@ -31,7 +31,7 @@ std::unique_ptr<LineSink> make_file_sink(const FileSinkOptions& options);
 
 // Collects lines in memory; for tests.
 class MemorySink : public LineSink {
-public:
+  public:
     void write_line(std::string_view line) override {
         text_.append(line);
         text_ += '\n';
@@ -40,7 +40,7 @@ public:
     bool broken() const override { return false; }
     const std::string& text() const { return text_; }
 
-private:
+  private:
     std::string text_;
 };
 

@@ -24,8 +24,8 @@ std::string error_name_of(const Transition& t) {
 }
 
 std::string TraceFormatter::text_header() {
-    return fmt::format(kTextRow, "TIME", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT",
-                       "OLD -> NEW", "MS") +
+    return fmt::format(kTextRow, "TIME", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT", "OLD -> NEW",
+                       "MS") +
            " ERROR";
 }
 

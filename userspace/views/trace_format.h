@@ -9,7 +9,7 @@
 namespace tcpscope {
 
 class TraceFormatter {
-public:
+  public:
     explicit TraceFormatter(WallClock clock) : clock_(clock) {}
 
     static std::string text_header();
@@ -19,7 +19,7 @@ public:
     // dur_us error, plus "inferred": true only on transitions userspace inferred.
     std::string json_line(const Transition& t) const;
 
-private:
+  private:
     WallClock clock_;
 };
 

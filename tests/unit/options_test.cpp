@@ -1,0 +1,90 @@
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include "cli/exit_codes.h"
+#include "cli/options.h"
+
+namespace tcpscope {
+namespace {
+
+ParseOutcome parse(std::vector<std::string> args) {
+    args.insert(args.begin(), "tcpscope");
+    return parse_command_line(args);
+}
+
+const TraceConfig& trace_of(const ParseOutcome& outcome) {
+    return std::get<TraceConfig>(*outcome.command);
+}
+
+TEST(Options, NoSubcommandMeansTraceWithDefaults) {
+    auto outcome = parse({});
+    ASSERT_TRUE(outcome.command);
+    const TraceConfig& c = trace_of(outcome);
+    EXPECT_FALSE(c.json);
+    EXPECT_EQ(c.filters.family, 0);
+    EXPECT_EQ(c.tuning.ringbuf_bytes, 16u << 20);
+}
+
+TEST(Options, TraceFlags) {
+    auto outcome = parse(
+        {"trace",   "--json",     "-4",     "--port", "80",       "--lport",      "8080",
+         "--rport", "443",        "--port", "22",     "--netns",  "/run/netns/x", "--pid",
+         "99",      "--duration", "2.5",    "-o",     "/tmp/out", "--stats",      "--ringbuf-size",
+         "65536"});
+    ASSERT_TRUE(outcome.command) << outcome.output;
+    const TraceConfig& c = trace_of(outcome);
+    EXPECT_TRUE(c.json);
+    EXPECT_EQ(c.filters.family, AF_INET);
+    ASSERT_EQ(c.filters.ports.size(), 4u);
+    EXPECT_EQ(c.filters.ports[0].port, 80);
+    EXPECT_EQ(c.filters.ports[0].side, PortSide::Either);
+    EXPECT_EQ(c.filters.ports[1].port, 22);
+    EXPECT_EQ(c.filters.ports[2].port, 8080);
+    EXPECT_EQ(c.filters.ports[2].side, PortSide::Local);
+    EXPECT_EQ(c.filters.ports[3].side, PortSide::Remote);
+    EXPECT_EQ(c.filters.netns, "/run/netns/x");
+    EXPECT_EQ(c.filters.pid, 99u);
+    EXPECT_DOUBLE_EQ(*c.duration_s, 2.5);
+    EXPECT_EQ(c.output_path, "/tmp/out");
+    EXPECT_TRUE(c.stats);
+    EXPECT_EQ(c.tuning.ringbuf_bytes, 65536u);
+}
+
+TEST(Options, BothFamiliesMeansNoFamilyFilter) {
+    EXPECT_EQ(trace_of(parse({"trace", "-4", "-6"})).filters.family, 0);
+    EXPECT_EQ(trace_of(parse({"trace", "-6"})).filters.family, AF_INET6);
+}
+
+TEST(Options, UsageErrorsExitTwoWithOneLine) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"trace", "--port", "0"},
+             {"trace", "--port", "65536"},
+             {"trace", "--lport", "-1"},
+             {"trace", "--rport", "http"},
+             {"trace", "--duration", "0"},
+             {"trace", "--duration", "soon"},
+             {"trace", "--ringbuf-size", "1000"},
+             {"trace", "--ringbuf-size", "3000000"},
+             {"trace", "--rotate-size", "100"},
+             {"trace", "--pid", "0"},
+             {"trace", "--bogus"},
+             {"trace", "extra-positional"},
+             {"nosuchcommand"},
+         }) {
+        auto outcome = parse(args);
+        EXPECT_FALSE(outcome.command) << args.back();
+        EXPECT_EQ(outcome.exit_code, exit_code::kUsage) << args.back();
+        EXPECT_FALSE(outcome.output.empty());
+        EXPECT_EQ(outcome.output.find('\n'), std::string::npos) << outcome.output;
+    }
+}
+
+TEST(Options, HelpExitsZeroWithText) {
+    auto outcome = parse({"--help"});
+    EXPECT_FALSE(outcome.command);
+    EXPECT_EQ(outcome.exit_code, exit_code::kOk);
+    EXPECT_NE(outcome.output.find("trace"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tcpscope

@@ -1,0 +1,72 @@
+#include "cli/common_flags.h"
+
+#include <sys/socket.h>
+
+namespace tcpscope {
+namespace {
+
+bool is_valid_ringbuf_size(std::uint64_t bytes) {
+    // The kernel wants a power of two and a multiple of the page size.
+    return bytes >= 4096 && (bytes & (bytes - 1)) == 0 && bytes <= (1ull << 30);
+}
+
+}  // namespace
+
+void FilterFlags::add_to(CLI::App& cmd) {
+    cmd.add_flag("-4", v4, "IPv4 sockets only");
+    cmd.add_flag("-6", v6, "IPv6 sockets only");
+    cmd.add_option("--port", either, "port on either side (repeatable)")
+        ->check(CLI::Range(1, 65535))
+        ->type_name("PORT");
+    cmd.add_option("--lport", local, "local port (repeatable)")
+        ->check(CLI::Range(1, 65535))
+        ->type_name("PORT");
+    cmd.add_option("--rport", remote, "remote port (repeatable)")
+        ->check(CLI::Range(1, 65535))
+        ->type_name("PORT");
+    cmd.add_option("--netns", netns,
+                   "network namespace: inode, or a path such as /run/netns/NAME or "
+                   "/proc/PID/ns/net")
+        ->type_name("INODE|PATH");
+    cmd.add_option("--pid", pid, "owning process id")->check(CLI::Range(1u, 0x7fffffffu));
+}
+
+FilterConfig FilterFlags::finish() const {
+    FilterConfig out;
+    if (v4 != v6) {
+        out.family = v4 ? AF_INET : AF_INET6;
+    }
+    auto add = [&](const std::vector<int>& ports, PortSide side) {
+        for (int p : ports) {
+            out.ports.push_back({static_cast<std::uint16_t>(p), side});
+        }
+    };
+    add(either, PortSide::Either);
+    add(local, PortSide::Local);
+    add(remote, PortSide::Remote);
+    if (!netns.empty()) {
+        out.netns = netns;
+    }
+    out.pid = pid;
+    return out;
+}
+
+void TuningFlags::add_to(CLI::App& cmd) {
+    cmd.add_flag("-v,--verbose", values.verbose, "debug diagnostics, including libbpf's");
+    cmd.add_option("--max-sockets", values.max_sockets,
+                   "sockets the live table (and the kernel's cache) can hold")
+        ->check(CLI::Range(1024u, 1u << 24));
+    cmd.add_option("--ringbuf-size", ringbuf_bytes,
+                   "ring buffer bytes: a power of two, 4096 to 1 GiB (default 16 MiB)")
+        ->type_name("BYTES");
+}
+
+std::optional<std::string> TuningFlags::finish() {
+    if (!is_valid_ringbuf_size(ringbuf_bytes)) {
+        return "--ringbuf-size: must be a power of two from 4096 to 1073741824";
+    }
+    values.ringbuf_bytes = static_cast<std::uint32_t>(ringbuf_bytes);
+    return std::nullopt;
+}
+
+}  // namespace tcpscope

@@ -1,0 +1,36 @@
+// Flags that several subcommands share: filters and tracer tuning.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/options.h"
+
+namespace tcpscope {
+
+struct FilterFlags {
+    bool v4 = false;
+    bool v6 = false;
+    std::vector<int> either;
+    std::vector<int> local;
+    std::vector<int> remote;
+    std::string netns;
+    std::uint32_t pid = 0;
+
+    void add_to(CLI::App& cmd);
+    FilterConfig finish() const;
+};
+
+struct TuningFlags {
+    TracerTuning values;
+    std::uint64_t ringbuf_bytes = 16u << 20;
+
+    void add_to(CLI::App& cmd);
+    // A usage error, or empty when the values are valid.
+    std::optional<std::string> finish();
+};
+
+}  // namespace tcpscope

@@ -1,0 +1,57 @@
+#include "cli/trace_command.h"
+
+#include <memory>
+
+#include "cli/common_flags.h"
+
+namespace tcpscope {
+namespace {
+
+struct TraceFlags {
+    TraceConfig config;
+    FilterFlags filters;
+    TuningFlags tuning;
+    double duration = 0;
+};
+
+}  // namespace
+
+Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
+    auto flags = std::make_shared<TraceFlags>();
+    CLI::App* cmd = app.add_subcommand("trace", "print every TCP state transition as it happens");
+    subcommand = cmd;
+    TraceConfig& c = flags->config;
+    flags->filters.add_to(*cmd);
+    flags->tuning.add_to(*cmd);
+    cmd->add_flag("--json", c.json, "JSON lines instead of text");
+    cmd->add_option("--duration", flags->duration, "stop after this many seconds")
+        ->check(CLI::PositiveNumber)
+        ->type_name("SECONDS");
+    cmd->add_option("-o,--output", c.output_path, "write transitions to FILE, not stdout")
+        ->type_name("FILE");
+    cmd->add_option("--rotate-size", c.rotate_bytes, "rotate -o FILE past this many bytes")
+        ->check(CLI::PositiveNumber)
+        ->type_name("BYTES");
+    cmd->add_option("--rotate-count", c.rotate_files, "rotated files to keep")
+        ->check(CLI::Range(1, 1000))
+        ->type_name("N");
+    cmd->add_flag("--stats", c.stats, "print counters to stderr every second");
+
+    return [flags]() -> Finished {
+        TraceConfig config = flags->config;
+        if (auto error = flags->tuning.finish()) {
+            return *error;
+        }
+        if (config.rotate_bytes > 0 && !config.output_path) {
+            return std::string("--rotate-size needs -o FILE");
+        }
+        config.tuning = flags->tuning.values;
+        config.filters = flags->filters.finish();
+        if (flags->duration > 0) {
+            config.duration_s = flags->duration;
+        }
+        return CommandConfig{config};
+    };
+}
+
+}  // namespace tcpscope
