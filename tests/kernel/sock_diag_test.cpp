@@ -42,7 +42,7 @@ TEST(SockDiag, ListsTheNamespacesSocketsWithTheTracersCookies) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
 
     SockDiag diag(ns.path());
-    std::vector<KernelSocket> sockets = diag.dump(AF_INET);
+    std::vector<ListedSocket> sockets = diag.dump(AF_INET);
     release.open();
     ASSERT_EQ(server.wait(), 0);
     TracerRun run = tracer.stop();
@@ -63,7 +63,7 @@ TEST(SockDiag, ListsTheNamespacesSocketsWithTheTracersCookies) {
     ASSERT_EQ(sockets.size(), 2u);
     auto find = [&](std::uint64_t cookie) {
         return std::find_if(sockets.begin(), sockets.end(),
-                            [&](const KernelSocket& s) { return s.cookie == cookie; });
+                            [&](const ListedSocket& s) { return s.cookie == cookie; });
     };
     auto listener = find(listener_cookie);
     ASSERT_NE(listener, sockets.end());

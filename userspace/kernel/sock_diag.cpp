@@ -66,8 +66,8 @@ int open_diag_socket_in(const std::string& netns_path) {
     return fd;
 }
 
-KernelSocket from_diag(const inet_diag_msg& msg) {
-    KernelSocket s;
+ListedSocket from_diag(const inet_diag_msg& msg) {
+    ListedSocket s;
     s.cookie = static_cast<std::uint64_t>(msg.id.idiag_cookie[0]) |
                (static_cast<std::uint64_t>(msg.id.idiag_cookie[1]) << 32);
     s.saddr.family = msg.idiag_family;
@@ -77,8 +77,8 @@ KernelSocket from_diag(const inet_diag_msg& msg) {
     std::memcpy(s.daddr.bytes.data(), msg.id.idiag_dst, len);
     s.sport = ntohs(msg.id.idiag_sport);
     s.dport = ntohs(msg.id.idiag_dport);
-    s.state = is_known_state(msg.idiag_state) ? static_cast<TcpState>(msg.idiag_state)
-                                              : TcpState::Close;
+    s.state =
+        is_known_state(msg.idiag_state) ? static_cast<TcpState>(msg.idiag_state) : TcpState::Close;
     s.timer = msg.idiag_timer;
     s.retrans = msg.idiag_retrans;
     s.expires_ms = msg.idiag_expires;
@@ -89,8 +89,8 @@ KernelSocket from_diag(const inet_diag_msg& msg) {
     // inet_diag marks timewait sockets with timer 3 and request sockets as
     // SYN_RECV with no inode; both carry only sock_common fields.
     s.is_timewait = msg.idiag_timer == 3;
-    s.is_request = msg.idiag_state == static_cast<std::uint8_t>(TcpState::SynRecv) &&
-                   msg.idiag_inode == 0;
+    s.is_request =
+        msg.idiag_state == static_cast<std::uint8_t>(TcpState::SynRecv) && msg.idiag_inode == 0;
     return s;
 }
 
@@ -99,9 +99,11 @@ KernelSocket from_diag(const inet_diag_msg& msg) {
 SockDiag::SockDiag(const std::optional<std::string>& netns_path)
     : fd_(netns_path ? open_diag_socket_in(*netns_path) : open_diag_socket()) {}
 
-SockDiag::~SockDiag() { close(fd_); }
+SockDiag::~SockDiag() {
+    close(fd_);
+}
 
-std::vector<KernelSocket> SockDiag::dump(int family, std::uint32_t states_mask) {
+std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask) {
     struct {
         nlmsghdr nlh;
         inet_diag_req_v2 req;
@@ -121,7 +123,7 @@ std::vector<KernelSocket> SockDiag::dump(int family, std::uint32_t states_mask) 
         throw system_error("sending the sock_diag request");
     }
 
-    std::vector<KernelSocket> out;
+    std::vector<ListedSocket> out;
     std::vector<char> buffer(1 << 16);
     for (;;) {
         ssize_t n = recv(fd_, buffer.data(), buffer.size(), 0);
