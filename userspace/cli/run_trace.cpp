@@ -15,12 +15,12 @@ namespace tcpscope {
 
 std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::uint64_t malformed,
                          const SocketTable& table) {
-    std::uint64_t lost = kernel.ringbuf_full + kernel.recursion_misses + malformed;
     return fmt::format(
-        "events={} lost={} (ringbuf_full={} recursion_misses={} malformed={}) history_gaps={} "
-        "sockets_seen={} sockets_live={} evicted={}",
-        events, lost, kernel.ringbuf_full, kernel.recursion_misses, malformed,
-        table.counters().gaps, table.counters().inserted, table.size(), table.counters().evictions);
+        "events={} lost={} (ringbuf_full={} unrecovered={} malformed={}) recursion_misses={} "
+        "recovered={} history_gaps={} sockets_seen={} sockets_live={} evicted={}",
+        events, kernel.lost() + malformed, kernel.ringbuf_full, kernel.unrecovered(), malformed,
+        kernel.recursion_misses, kernel.recovered, table.counters().gaps, table.counters().inserted,
+        table.size(), table.counters().evictions);
 }
 
 std::unique_ptr<LineSink> open_output(const TraceConfig& config) {
