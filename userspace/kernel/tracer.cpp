@@ -197,7 +197,7 @@ KernelLosses Tracer::losses() const {
 
 std::string Tracer::describe() const {
     return fmt::format(
-        "{} programs attached (tp_btf inet_sock_set_state, softirq_entry, "
+        "{} programs attached (tp_btf: inet_sock_set_state main and backup, softirq_entry, "
         "softirq_exit)",
         impl_->attached.size());
 }

@@ -8,14 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/socket_filter.h"
+
 namespace tcpscope {
-
-enum class PortSide : std::uint8_t { Either, Local, Remote };
-
-struct PortRule {
-    std::uint16_t port = 0;
-    PortSide side = PortSide::Either;
-};
 
 struct TracerOptions {
     std::uint32_t netns = 0;  // netns inode to trace, 0: all
