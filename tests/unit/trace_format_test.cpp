@@ -136,3 +136,19 @@ TEST(TraceJson, Ipv6FamilyAndNoInferredKeyForKernelEvents) {
 
 }  // namespace
 }  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+// Found by fuzz_decode: a stamp past INT64_MAX overflowed the conversion.
+TEST(WallClockTest, CorruptStampsNeitherOverflowNorCrash) {
+    WallClock clock(1'000'000'000);
+    EXPECT_EQ(clock.to_realtime_ns(UINT64_MAX), INT64_MAX);
+    std::string text = clock.rfc3339(UINT64_MAX);
+    EXPECT_FALSE(text.empty());
+    EXPECT_EQ(WallClock(-5).to_realtime_ns(0), -5);
+    EXPECT_EQ(WallClock(-1'500'000'000).time_of_day(0), "23:59:58.500000");
+}
+
+}  // namespace
+}  // namespace tcpscope

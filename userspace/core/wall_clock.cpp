@@ -16,6 +16,11 @@ std::int64_t floor_div(std::int64_t a, std::int64_t b) {
     return (a % b < 0) ? q - 1 : q;
 }
 
+std::int64_t floor_mod(std::int64_t a, std::int64_t b) {
+    std::int64_t r = a % b;
+    return r < 0 ? r + b : r;
+}
+
 }  // namespace
 
 WallClock WallClock::from_system() {
@@ -47,7 +52,7 @@ void WallClock::append_time_of_day(std::string& out, std::uint64_t monotonic_ns)
     std::int64_t second = floor_div(ns, kNsPerSec);
     out += calendar(second).time;
     out += '.';
-    append_zero_padded(out, static_cast<std::uint64_t>((ns - second * kNsPerSec) / 1000), 6);
+    append_zero_padded(out, static_cast<std::uint64_t>(floor_mod(ns, kNsPerSec) / 1000), 6);
 }
 
 void WallClock::append_rfc3339(std::string& out, std::uint64_t monotonic_ns) const {

@@ -15,8 +15,17 @@ class WallClock {
     explicit WallClock(std::int64_t realtime_minus_monotonic_ns)
         : offset_ns_(realtime_minus_monotonic_ns) {}
 
+    // Saturates instead of overflowing: a corrupt stamp prints as a far
+    // date, never as undefined behaviour.
     std::int64_t to_realtime_ns(std::uint64_t monotonic_ns) const {
-        return static_cast<std::int64_t>(monotonic_ns) + offset_ns_;
+        std::int64_t mono = monotonic_ns > static_cast<std::uint64_t>(INT64_MAX)
+                                ? INT64_MAX
+                                : static_cast<std::int64_t>(monotonic_ns);
+        std::int64_t out = 0;
+        if (__builtin_add_overflow(mono, offset_ns_, &out)) {
+            return offset_ns_ < 0 ? INT64_MIN : INT64_MAX;
+        }
+        return out;
     }
     // "2026-11-26T04:31:02.123456Z"
     std::string rfc3339(std::uint64_t monotonic_ns) const;
