@@ -44,6 +44,9 @@ enum tcpscope_event_flags {
     TCPSCOPE_F_SPORT_UNKNOWN = 1 << 5,
     /* Emitted by the backup program: the kernel skipped the main one. */
     TCPSCOPE_F_RECOVERED = 1 << 6,
+    /* Not a transition: connect() failed before any SYN left (sk_err holds
+     * its errno; both states are CLOSE). Sent by the connect() exit hook. */
+    TCPSCOPE_F_CONNECT_SYNC = 1 << 7,
 };
 
 struct tcpscope_event {

@@ -40,7 +40,16 @@ struct TraceConfig {
     bool stats = false;
 };
 
-using CommandConfig = std::variant<TraceConfig>;
+struct SynfailConfig {
+    FilterConfig filters;
+    TracerTuning tuning;
+    bool json = false;
+    std::optional<double> duration_s;
+    std::optional<double> interval_s;  // per-destination summary every N seconds
+    std::vector<std::string> reasons;  // print only these failures; empty: all
+};
+
+using CommandConfig = std::variant<TraceConfig, SynfailConfig>;
 
 struct ParseOutcome {
     std::optional<CommandConfig> command;  // set when a command should run

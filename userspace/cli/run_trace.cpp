@@ -13,14 +13,18 @@
 
 namespace tcpscope {
 
+std::string event_loss_summary(std::uint64_t events, const KernelLosses& kernel,
+                               std::uint64_t malformed) {
+    std::uint64_t lost = kernel.ringbuf_full + kernel.recursion_misses + malformed;
+    return fmt::format("events={} lost={} (ringbuf_full={} recursion_misses={} malformed={})",
+                       events, lost, kernel.ringbuf_full, kernel.recursion_misses, malformed);
+}
+
 std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::uint64_t malformed,
                          const SocketTable& table) {
-    std::uint64_t lost = kernel.ringbuf_full + kernel.recursion_misses + malformed;
-    return fmt::format(
-        "events={} lost={} (ringbuf_full={} recursion_misses={} malformed={}) history_gaps={} "
-        "sockets_seen={} sockets_live={} evicted={}",
-        events, lost, kernel.ringbuf_full, kernel.recursion_misses, malformed,
-        table.counters().gaps, table.counters().inserted, table.size(), table.counters().evictions);
+    return fmt::format("{} history_gaps={} sockets_seen={} sockets_live={} evicted={}",
+                       event_loss_summary(events, kernel, malformed), table.counters().gaps,
+                       table.counters().inserted, table.size(), table.counters().evictions);
 }
 
 std::unique_ptr<LineSink> open_output(const TraceConfig& config) {

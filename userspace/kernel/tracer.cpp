@@ -3,6 +3,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
 #include <cerrno>
 #include <cstdarg>
@@ -103,6 +104,10 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     rodata->filter_family = static_cast<__u16>(options.family);
     rodata->filter_ports = !options.ports.empty();
     rodata->filter_pid = options.pid;
+    rodata->synfail_mode = options.synfail;
+    rodata->connect_syscall_nr = SYS_connect;
+    // The connect() exit hook runs on every syscall exit: load it only when used.
+    bpf_program__set_autoload(skel->progs.on_sys_exit, options.synfail);
     // Wake the consumer early only when a quarter of the ring is waiting;
     // otherwise it drains on its own short timer.
     rodata->wakeup_bytes = options.ringbuf_bytes / 4;
@@ -139,6 +144,9 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->attach(skel->progs.on_softirq_entry);
     impl_->attach(skel->progs.on_softirq_exit);
     impl_->attach(skel->progs.on_inet_sock_set_state);
+    if (options.synfail) {
+        impl_->attach(skel->progs.on_sys_exit);
+    }
 }
 
 Tracer::~Tracer() = default;
@@ -173,10 +181,12 @@ KernelLosses Tracer::losses() const {
 }
 
 std::string Tracer::describe() const {
-    return fmt::format(
-        "{} programs attached (tp_btf inet_sock_set_state, softirq_entry, "
-        "softirq_exit)",
-        impl_->attached.size());
+    std::string names;
+    for (bpf_program* prog : impl_->attached) {
+        names += names.empty() ? "" : ", ";
+        names += bpf_program__section_name(prog);
+    }
+    return fmt::format("{} programs attached ({})", impl_->attached.size(), names);
 }
 
 }  // namespace tcpscope

@@ -24,6 +24,9 @@ struct TracerOptions {
     std::uint32_t pid = 0;  // owner tgid, 0: any
     std::uint32_t max_sockets = 262144;
     std::uint32_t ringbuf_bytes = 16u << 20;
+    // synfail: send only connect() outcomes (SYN_SENT->*), and attach the
+    // connect() exit hook for failures before any SYN (raw_tp/sys_exit).
+    bool synfail = false;
 };
 
 // Why the tracer could not start; the CLI maps each kind to an exit code.
