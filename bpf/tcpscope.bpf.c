@@ -177,16 +177,19 @@ static __always_inline void submit(struct tcpscope_event *event)
  * connecting thread processes itself (a RST queued to the socket's backlog
  * on loopback) carries sk_err and is sent as usual. True when the event
  * stays here. */
-static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk_err)
+static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk_err,
+                                              bool softirq)
 {
     __u64 tid = bpf_get_current_pid_tgid();
+    /* Only connect() (or a fast-open sendmsg) enters SYN_SENT: always in
+     * process context, whatever the softirq flag says. */
     if (newstate == TCPSCOPE_SYN_SENT) {
         struct connect_call call = {.cookie = cookie};
         bpf_map_update_elem(&connect_calls, &tid, &call, BPF_ANY);
         return true;
     }
     struct connect_call *call = bpf_map_lookup_elem(&connect_calls, &tid);
-    if (newstate == TCPSCOPE_CLOSE && sk_err == 0 && call && call->cookie == cookie) {
+    if (!softirq && newstate == TCPSCOPE_CLOSE && sk_err == 0 && call && call->cookie == cookie) {
         call->failed_inside = 1;
         return true;
     }
@@ -277,7 +280,7 @@ int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
         bpf_map_update_elem(&sockets, &cookie, &next, BPF_ANY);
 
     /* Before the filters: the connect() exit applies them to what it reports. */
-    if (synfail_mode && !softirq && synfail_hold_back(cookie, newstate, sk_err))
+    if (synfail_mode && synfail_hold_back(cookie, newstate, sk_err, softirq))
         return 0;
     if (filter_pid && next.pid != filter_pid)
         return 0;

@@ -141,8 +141,12 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     }
 
     // The context flag must be live before the first transition is judged.
-    impl_->attach(skel->progs.on_softirq_entry);
+    // Exit first: attached the other way round, a softirq running between the
+    // two attachments (each waits for an RCU grace period) leaves its CPU's
+    // flag set until that CPU's next softirq, and process-context transitions
+    // there lose their owner.
     impl_->attach(skel->progs.on_softirq_exit);
+    impl_->attach(skel->progs.on_softirq_entry);
     impl_->attach(skel->progs.on_inet_sock_set_state);
     if (options.synfail) {
         impl_->attach(skel->progs.on_sys_exit);
