@@ -87,20 +87,27 @@ struct {
     __type(value, __u64);
 } losses SEC(".maps");
 
-/* synfail: the socket each thread's connect() moved to SYN_SENT, until that
- * connect() returns. Lets the syscall exit tell an outcome the transitions
- * already report (a blocking connect refused, timed out) from a failure
- * inside connect() itself. */
+/* synfail: sockets a connect() moved to SYN_SENT, until that connect()
+ * returns. Lets the syscall exit tell a failure the transitions already
+ * reported (a blocking connect refused, timed out) from a failure inside
+ * connect() itself, and recover an outcome the kernel skipped the transition
+ * program for (recursion_misses). */
+enum connect_call_state {
+    CONNECT_PENDING = 0,       /* in SYN_SENT, no outcome seen yet */
+    CONNECT_REPORTED = 1,      /* its SYN_SENT->CLOSE went to the ring */
+    CONNECT_FAILED_INSIDE = 2, /* back to CLOSE inside connect(), before any SYN */
+};
+
 struct connect_call {
-    __u64 cookie;
-    __u32 failed_inside; /* the socket went back to CLOSE before connect() returned */
+    __u64 entered_ns; /* CLOSE->SYN_SENT */
+    __u32 state;      /* enum connect_call_state */
     __u32 pad;
 };
 
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 16384);
-    __type(key, __u64); /* pid_tgid of the connecting thread */
+    __type(key, __u64); /* socket cookie */
     __type(value, struct connect_call);
 } connect_calls SEC(".maps");
 
@@ -169,32 +176,38 @@ static __always_inline void submit(struct tcpscope_event *event)
     bpf_ringbuf_submit(event, waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
-/* synfail, process context: connect() moving a socket to SYN_SENT is noted
- * for its thread (attempts are counted at their outcome, so not sent). The
- * same thread closing that socket with no error before connect() returns is
- * connect() failing inside, before any SYN (EADDRNOTAVAIL from the port
- * search, say): the syscall exit reports it with its errno. A refusal the
- * connecting thread processes itself (a RST queued to the socket's backlog
- * on loopback) carries sk_err and is sent as usual. True when the event
- * stays here. */
+/* synfail: notes connect() outcomes for the connect() exit. Entering
+ * SYN_SENT (only connect() or a fast-open sendmsg do, in process context) is
+ * noted and not sent: attempts are counted at their outcome. A socket going
+ * back to CLOSE with no error in process context while its connect() is
+ * still running is connect() failing inside, before any SYN (EADDRNOTAVAIL
+ * from the port search, say): the syscall exit reports it with its errno. A
+ * refusal the connecting process handles itself (a RST queued to the socket's
+ * backlog on loopback) carries sk_err and is sent as usual. True when the
+ * event stays here. */
 static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk_err,
-                                              bool softirq)
+                                              bool softirq, __u64 now)
 {
-    __u64 tid = bpf_get_current_pid_tgid();
-    /* Only connect() (or a fast-open sendmsg) enters SYN_SENT: always in
-     * process context, whatever the softirq flag says. */
     if (newstate == TCPSCOPE_SYN_SENT) {
-        struct connect_call call = {.cookie = cookie};
-        bpf_map_update_elem(&connect_calls, &tid, &call, BPF_ANY);
+        struct connect_call call = {.entered_ns = now, .state = CONNECT_PENDING};
+        bpf_map_update_elem(&connect_calls, &cookie, &call, BPF_ANY);
         return true;
     }
-    struct connect_call *call = bpf_map_lookup_elem(&connect_calls, &tid);
-    if (!softirq && newstate == TCPSCOPE_CLOSE && sk_err == 0 && call && call->cookie == cookie) {
-        call->failed_inside = 1;
+    struct connect_call *call = bpf_map_lookup_elem(&connect_calls, &cookie);
+    if (!call)
+        return false;
+    if (newstate != TCPSCOPE_CLOSE) {
+        bpf_map_delete_elem(&connect_calls, &cookie); /* connected: connect() returns 0 */
+        return false;
+    }
+    if (!softirq && sk_err == 0 && call->state == CONNECT_PENDING) {
+        call->state = CONNECT_FAILED_INSIDE;
         return true;
     }
+    call->state = CONNECT_REPORTED;
     return false;
 }
+
 
 SEC("tp_btf/inet_sock_set_state")
 int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
@@ -280,7 +293,7 @@ int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
         bpf_map_update_elem(&sockets, &cookie, &next, BPF_ANY);
 
     /* Before the filters: the connect() exit applies them to what it reports. */
-    if (synfail_mode && synfail_hold_back(cookie, newstate, sk_err, softirq))
+    if (synfail_mode && synfail_hold_back(cookie, newstate, sk_err, softirq, now))
         return 0;
     if (filter_pid && next.pid != filter_pid)
         return 0;
@@ -390,25 +403,25 @@ static __always_inline void read_destination(struct tcpscope_event *event, const
     }
 }
 
+/* A failed connect() the transitions did not report: one that failed before
+ * any SYN (TCPSCOPE_F_CONNECT_SYNC), or one whose SYN_SENT->CLOSE the kernel
+ * skipped the transition program for (TCPSCOPE_F_RECOVERED). */
 static __noinline int report_connect_failure(struct pt_regs *regs, long err)
 {
-    __u64 tid = bpf_get_current_pid_tgid();
-    struct connect_call call = {};
-    struct connect_call *noted = bpf_map_lookup_elem(&connect_calls, &tid);
-    if (noted) {
-        call = *noted;
-        bpf_map_delete_elem(&connect_calls, &tid);
-    }
-    if (connect_not_failed(err))
-        return 0;
-
     struct sock *sk = sock_of_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
     if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
         return 0;
-    /* The SYN left during this call: its SYN_SENT->CLOSE says the rest. */
+    /* 0 when never asked for: the socket never reached SYN_SENT. */
     __u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-    if (noted && call.cookie == cookie && !call.failed_inside)
+    struct connect_call call = {.state = CONNECT_FAILED_INSIDE};
+    struct connect_call *noted = cookie ? bpf_map_lookup_elem(&connect_calls, &cookie) : NULL;
+    if (noted) {
+        call = *noted;
+        bpf_map_delete_elem(&connect_calls, &cookie);
+    }
+    if (connect_not_failed(err) || call.state == CONNECT_REPORTED)
         return 0;
+    bool recovered = call.state == CONNECT_PENDING;
 
     __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
     if (filter_family && family != filter_family)
@@ -416,7 +429,7 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
     __u32 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
     if (filter_netns && netns != filter_netns)
         return 0;
-    __u32 pid = tid >> 32;
+    __u32 pid = bpf_get_current_pid_tgid() >> 32;
     if (filter_pid && pid != filter_pid)
         return 0;
     __u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
@@ -433,8 +446,7 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
         return 0;
     }
     event->ts_ns = bpf_ktime_get_ns();
-    event->cookie = cookie; /* 0 when never asked for: unknown */
-    event->dur_ns = 0;
+    event->cookie = cookie;
     __builtin_memset(event->saddr, 0, sizeof(event->saddr));
     if (family == AF_INET6) {
         BPF_CORE_READ_INTO(&event->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
@@ -447,11 +459,20 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
     event->pid = pid;
     event->sk_err = (__s32)err;
     event->sport = sport;
-    event->oldstate = TCPSCOPE_CLOSE;
     event->newstate = TCPSCOPE_CLOSE;
-    event->flags = TCPSCOPE_F_CONNECT_SYNC | TCPSCOPE_F_OWNER_CURRENT |
-                   (sport == 0 ? TCPSCOPE_F_SPORT_UNKNOWN : 0);
-    event->syn_retrans = 0;
+    __u16 flags = TCPSCOPE_F_OWNER_CURRENT | (sport == 0 ? TCPSCOPE_F_SPORT_UNKNOWN : 0);
+    if (recovered) {
+        event->oldstate = TCPSCOPE_SYN_SENT;
+        event->dur_ns = event->ts_ns - call.entered_ns;
+        event->syn_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
+        flags |= TCPSCOPE_F_RECOVERED | TCPSCOPE_F_DUR_KNOWN;
+    } else {
+        event->oldstate = TCPSCOPE_CLOSE;
+        event->dur_ns = 0;
+        event->syn_retrans = 0;
+        flags |= TCPSCOPE_F_CONNECT_SYNC;
+    }
+    event->flags = flags;
     submit(event);
     return 0;
 }

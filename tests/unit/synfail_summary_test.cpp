@@ -85,6 +85,25 @@ TEST(Decode, ConnectSyncFlag) {
     EXPECT_FALSE(decode_event(&e, sizeof(e))->connect_sync);
 }
 
+TEST(Decode, RecoveredConnectFailureIsAnOrdinaryFailure) {
+    // A SYN_SENT->CLOSE the connect() exit sent because the kernel skipped the
+    // transition program for it.
+    tcpscope_event e = testing::raw_event(9, TcpState::SynSent, TcpState::Close);
+    e.flags |= TCPSCOPE_F_RECOVERED | TCPSCOPE_F_DUR_KNOWN;
+    e.sk_err = 110;
+    e.dur_ns = 3'000'000'000;
+    e.syn_retrans = 2;
+    auto t = decode_event(&e, sizeof(e));
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t->recovered);
+    EXPECT_FALSE(t->connect_sync);
+    EXPECT_EQ(connect_outcome(*t), ConnectOutcome::Failed);
+    EXPECT_EQ(failure_reason(*t), "ETIMEDOUT");
+    SynfailSummary s;
+    s.add(*t);
+    EXPECT_EQ(s.rows().at(0).stats->syn_sent.count(), 1u);
+}
+
 TEST(DurationHistogram, EmptyHasNoPercentile) {
     DurationHistogram h;
     EXPECT_FALSE(h.percentile(50));

@@ -63,6 +63,7 @@ int run_command(const SynfailConfig& config) {
     SynfailSummary total;
     std::uint64_t events = 0;
     std::uint64_t failures = 0;
+    std::uint64_t recovered = 0;  // outcomes the transition program missed
     auto selected = [&](const std::string& reason) {
         return config.reasons.empty() || std::find(config.reasons.begin(), config.reasons.end(),
                                                    reason) != config.reasons.end();
@@ -78,6 +79,7 @@ int run_command(const SynfailConfig& config) {
         std::string reason = failure_reason(t);
         if (!reason.empty()) {
             ++failures;
+            recovered += t.recovered ? 1 : 0;
             if (selected(reason)) {
                 sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
             }
@@ -106,8 +108,9 @@ int run_command(const SynfailConfig& config) {
         printer.print(total, "total", start_ns);
         sink->flush();
     }
-    spdlog::info("{} failures={}", event_loss_summary(events, tracer.losses(), source.malformed()),
-                 failures);
+    spdlog::info("{} failures={} recovered={}",
+                 event_loss_summary(events, tracer.losses(), source.malformed()), failures,
+                 recovered);
     return exit_code::kOk;
 }
 
