@@ -28,6 +28,7 @@ const volatile __u32 filter_pid = 0; /* owner tgid, 0: any */
 /* synfail: only connect() outcomes (SYN_SENT->*) and failed connect() calls
  * cross the ring; connect_syscall_nr is this architecture's __NR_connect. */
 const volatile bool synfail_mode = false;
+const volatile bool synfail_sync = false; /* the connect() exit hook is attached */
 const volatile long connect_syscall_nr = -1;
 /* Force a consumer wake-up only once this much data waits in the ring. */
 const volatile __u64 wakeup_bytes = 1 << 20;
@@ -188,6 +189,8 @@ static __always_inline void submit(struct tcpscope_event *event)
 static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk_err,
                                               bool softirq, __u64 now)
 {
+    if (!synfail_sync)
+        return newstate == TCPSCOPE_SYN_SENT; /* nobody to tell at connect() exit */
     if (newstate == TCPSCOPE_SYN_SENT) {
         struct connect_call call = {.entered_ns = now, .state = CONNECT_PENDING};
         bpf_map_update_elem(&connect_calls, &cookie, &call, BPF_ANY);
@@ -349,12 +352,13 @@ int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 #define ERESTARTSYS 512
 #define ERESTART_RESTARTBLOCK 516
 
+/* regs is a trusted pointer under tp_btf: a direct load, no helper call. */
 static __always_inline long syscall_nr(struct pt_regs *regs)
 {
 #if defined(__TARGET_ARCH_x86)
-    return BPF_CORE_READ(regs, orig_ax);
+    return regs->orig_ax;
 #elif defined(__TARGET_ARCH_arm64)
-    return BPF_CORE_READ(regs, syscallno);
+    return regs->syscallno;
 #else
     return -1; /* synchronous failures are not captured on this architecture */
 #endif
@@ -478,9 +482,11 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
 }
 
 /* Fires at the exit of every system call on the host, so the common case
- * leaves after one compare: a successful call. The syscall number (a probe
- * read) is looked at only for failures. Attached only by synfail. */
-SEC("raw_tp/sys_exit")
+ * leaves after one compare: a successful call; then one load of the syscall
+ * number. tp_btf rather than raw_tp: the same tracepoint, but regs is typed,
+ * so that load needs no probe read (about 30 ns less per failing syscall
+ * here). Attached only by synfail, unless --no-sync. */
+SEC("tp_btf/sys_exit")
 int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
 {
     if (ret >= 0 || syscall_nr(regs) != connect_syscall_nr)

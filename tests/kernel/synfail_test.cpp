@@ -327,6 +327,23 @@ TEST_F(SynfailTest, LocalRoutesFailConnectItselfAndAreMarkedSync) {
     }
 }
 
+TEST_F(SynfailTest, NoSyncLeavesSyscallsAlone) {
+    ASSERT_EQ(client_->exec("ip route add unreachable 10.5.0.0/24"), 0);
+    start_tracer({"--no-sync"});
+    Child client(*client_, [&] {
+        bool ok = connect_to(AF_INET, kLocalUnreachable, kPort) == -EHOSTUNREACH &&
+                  connect_to(AF_INET, "127.0.0.1", kClosedPort) == -ECONNREFUSED;
+        return ok ? 0 : 1;
+    });
+    pid_t pid = client.pid();
+    ASSERT_EQ(client.wait(), 0);
+    stop_tracer();
+
+    EXPECT_EQ(run_.stderr_text.find("sys_exit"), std::string::npos) << run_.stderr_text;
+    ASSERT_EQ(failures_.size(), 1u) << run_.stdout_text;
+    expect_async(failure_to("127.0.0.1", kClosedPort), pid, "ECONNREFUSED");
+}
+
 TEST_F(SynfailTest, NoFreePortIsASyncFailureNotACancel) {
     // One ephemeral port: the second connect() to the same destination finds
     // none, after the socket already went to SYN_SENT and back.

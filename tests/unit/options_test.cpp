@@ -104,6 +104,8 @@ TEST(Options, SynfailDefaults) {
     EXPECT_FALSE(c.interval_s);
     EXPECT_FALSE(c.duration_s);
     EXPECT_TRUE(c.reasons.empty());
+    EXPECT_TRUE(c.sync);
+    EXPECT_FALSE(std::get<SynfailConfig>(*parse({"synfail", "--no-sync"}).command).sync);
 }
 
 TEST(Options, SynfailUsageErrorsExitTwoWithOneLine) {

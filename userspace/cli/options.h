@@ -47,6 +47,7 @@ struct SynfailConfig {
     std::optional<double> duration_s;
     std::optional<double> interval_s;  // per-destination summary every N seconds
     std::vector<std::string> reasons;  // print only these failures; empty: all
+    bool sync = true;                  // hook connect() exits for failures before any SYN
 };
 
 using CommandConfig = std::variant<TraceConfig, SynfailConfig>;

@@ -54,6 +54,7 @@ class SummaryPrinter {
 int run_command(const SynfailConfig& config) {
     TracerOptions options = tracer_options(config.filters, config.tuning);
     options.synfail = true;
+    options.connect_exit = config.sync;
     std::unique_ptr<LineSink> sink = make_stdout_sink();
 
     Tracer tracer(options);

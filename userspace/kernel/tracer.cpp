@@ -104,10 +104,12 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     rodata->filter_family = static_cast<__u16>(options.family);
     rodata->filter_ports = !options.ports.empty();
     rodata->filter_pid = options.pid;
+    const bool connect_exit = options.synfail && options.connect_exit;
     rodata->synfail_mode = options.synfail;
+    rodata->synfail_sync = connect_exit;
     rodata->connect_syscall_nr = SYS_connect;
     // The connect() exit hook runs on every syscall exit: load it only when used.
-    bpf_program__set_autoload(skel->progs.on_sys_exit, options.synfail);
+    bpf_program__set_autoload(skel->progs.on_sys_exit, connect_exit);
     // Wake the consumer early only when a quarter of the ring is waiting;
     // otherwise it drains on its own short timer.
     rodata->wakeup_bytes = options.ringbuf_bytes / 4;
@@ -148,7 +150,7 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->attach(skel->progs.on_softirq_exit);
     impl_->attach(skel->progs.on_softirq_entry);
     impl_->attach(skel->progs.on_inet_sock_set_state);
-    if (options.synfail) {
+    if (connect_exit) {
         impl_->attach(skel->progs.on_sys_exit);
     }
 }
