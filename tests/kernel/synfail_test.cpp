@@ -327,6 +327,33 @@ TEST_F(SynfailTest, LocalRoutesFailConnectItselfAndAreMarkedSync) {
     }
 }
 
+TEST_F(SynfailTest, Ipv6RefusedAndLocalUnreachable) {
+    ASSERT_EQ(client_->exec("ip -6 route add unreachable fd00:5::/64"), 0);
+    start_tracer();
+    Child client(*client_, [&] {
+        bool ok = connect_to(AF_INET6, "::1", kClosedPort) == -ECONNREFUSED &&
+                  connect_to(AF_INET6, "fd00:5::1", kPort) == -EHOSTUNREACH;
+        return ok ? 0 : 1;
+    });
+    pid_t pid = client.pid();
+    ASSERT_EQ(client.wait(), 0);
+    stop_tracer();
+
+    ASSERT_EQ(failures_.size(), 2u) << run_.stdout_text;
+    json refused = failure_to("::1", kClosedPort);
+    EXPECT_EQ(refused["reason"], "ECONNREFUSED");
+    EXPECT_EQ(refused["family"], 6);
+    EXPECT_EQ(refused["saddr"], "::1");
+    EXPECT_EQ(refused["pid"], pid);
+    EXPECT_EQ(refused["sync"], false);
+    json sync = failure_to("fd00:5::1", kPort);
+    EXPECT_EQ(sync["reason"], "EHOSTUNREACH");
+    EXPECT_EQ(sync["family"], 6);
+    EXPECT_EQ(sync["pid"], pid);
+    EXPECT_EQ(sync["sync"], true);
+    EXPECT_TRUE(sync["saddr"].is_null()) << sync.dump();
+}
+
 TEST_F(SynfailTest, NoSyncLeavesSyscallsAlone) {
     ASSERT_EQ(client_->exec("ip route add unreachable 10.5.0.0/24"), 0);
     start_tracer({"--no-sync"});
