@@ -93,6 +93,20 @@ class SynfailTest : public ::testing::Test {
         ASSERT_TRUE(tracer_->wait_ready()) << "tracer did not start";
     }
 
+    // A peer listening on 127.0.0.1:kPort that takes one connection and
+    // reads it to the end; returns once it listens.
+    Child serve_one_connection() {
+        Gate listening;
+        Child server(*client_, [&] {
+            int l = listen_on(AF_INET, "127.0.0.1", kPort);
+            listening.open();
+            read_until_eof(accept_one(l));
+            return 0;
+        });
+        EXPECT_TRUE(listening.wait());
+        return server;
+    }
+
     // Stops the tracer; splits failure records from summary lines.
     void stop_tracer(bool losses_allowed = false) {
         std::this_thread::sleep_for(std::chrono::milliseconds(150));
@@ -167,15 +181,7 @@ void expect_retransmissions_match_time(const json& f) {
 
 TEST_F(SynfailTest, RefusedIsReportedOnceAndSuccessesNever) {
     start_tracer();
-    Gate listening;
-    Child server(*client_, [&] {
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        listening.open();
-        int c = accept_one(l);
-        read_until_eof(c);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = serve_one_connection();
     Child client(*client_, [&] {
         int ok = connect_to(AF_INET, "127.0.0.1", kPort);
         if (ok < 0) {
@@ -376,15 +382,7 @@ TEST_F(SynfailTest, NoFreePortIsASyncFailureNotACancel) {
     // none, after the socket already went to SYN_SENT and back.
     ASSERT_EQ(client_->exec("sysctl -qw net.ipv4.ip_local_port_range=\"40000 40000\""), 0);
     start_tracer();
-    Gate listening;
-    Child server(*client_, [&] {
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        listening.open();
-        int c = accept_one(l);
-        read_until_eof(c);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = serve_one_connection();
     Child client(*client_, [&] {
         int held = connect_to(AF_INET, "127.0.0.1", kPort);
         if (held < 0) {
