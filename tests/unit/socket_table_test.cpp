@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include "core/socket_filter.h"
 #include "core/socket_table.h"
+
+#include <sys/socket.h>
 #include "unit/event_builder.h"
 
 namespace tcpscope {
@@ -109,6 +112,104 @@ TEST(SocketTable, EvictsTheIdlestWhenFullAndCounts) {
 
 TEST(SocketTable, RejectsZeroCapacity) {
     EXPECT_THROW(SocketTable(0), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+using testing::transition;
+
+constexpr std::uint32_t kNetns = 4026531840u;
+
+ListedSocket listed(std::uint64_t cookie, TcpState state) {
+    ListedSocket s;
+    s.cookie = cookie;
+    s.state = state;
+    s.saddr = testing::ipv4("10.0.0.1");
+    s.daddr = testing::ipv4("10.0.0.2");
+    s.sport = 5000;
+    s.dport = 80;
+    return s;
+}
+
+TEST(SocketTableReconcile, SeedsAnEmptyTableWithUnknownAges) {
+    SocketTable table(16);
+    auto r =
+        table.reconcile({listed(1, TcpState::Listen), listed(2, TcpState::TimeWait)}, kNetns, 100);
+    EXPECT_EQ(r.added, 2u);
+    EXPECT_EQ(r.total(), 2u);
+    ASSERT_NE(table.find(2), nullptr);
+    EXPECT_EQ(table.find(2)->state, TcpState::TimeWait);
+    EXPECT_FALSE(table.find(2)->entered_ns) << "a seeded socket's age is unknown";
+    EXPECT_FALSE(table.find(2)->owner);
+    EXPECT_EQ(table.find(2)->sport, 5000);
+}
+
+TEST(SocketTableReconcile, RemovesWhatTheKernelNoLongerHas) {
+    SocketTable table(16);
+    table.apply(transition(1, TcpState::Close, TcpState::SynSent, 50));
+    table.reconcile({listed(2, TcpState::Listen)}, kNetns, 10);  // older listing: keep 1
+    EXPECT_NE(table.find(1), nullptr);
+    auto r = table.reconcile({}, kNetns, 100);  // newer listing without 1 and 2
+    EXPECT_EQ(r.removed, 2u);
+    EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(SocketTableReconcile, FixesAStateTheStreamMissed) {
+    SocketTable table(16);
+    table.apply(transition(1, TcpState::Close, TcpState::SynSent, 50));
+    auto r = table.reconcile({listed(1, TcpState::Established)}, kNetns, 100);
+    EXPECT_EQ(r.fixed, 1u);
+    EXPECT_EQ(table.find(1)->state, TcpState::Established);
+    EXPECT_FALSE(table.find(1)->entered_ns);
+    EXPECT_EQ(table.find(1)->owner->pid, 4242u) << "the owner survives reconciliation";
+}
+
+TEST(SocketTableReconcile, NewerEventsWinOverAnOlderListing) {
+    SocketTable table(16);
+    table.apply(transition(1, TcpState::Close, TcpState::SynSent, 50));
+    table.apply(transition(1, TcpState::SynSent, TcpState::Established, 200));
+    auto r = table.reconcile({listed(1, TcpState::SynSent)}, kNetns, 100);
+    EXPECT_EQ(r.total(), 0u);
+    EXPECT_EQ(table.find(1)->state, TcpState::Established);
+}
+
+TEST(SocketTableReconcile, LeavesOtherNamespacesAlone) {
+    SocketTable table(16);
+    Transition t = transition(1, TcpState::Close, TcpState::Listen, 50);
+    t.netns = 7;
+    table.apply(t);
+    auto r = table.reconcile({}, kNetns, 100);
+    EXPECT_EQ(r.removed, 0u);
+    EXPECT_NE(table.find(1), nullptr);
+}
+
+}  // namespace
+}  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+TEST(SocketFilter, MatchesLikeTheKernelFilter) {
+    SocketFilter any;
+    EXPECT_TRUE(any.matches(AF_INET, 1, 2));
+
+    SocketFilter v6{AF_INET6, {}};
+    EXPECT_FALSE(v6.matches(AF_INET, 1, 2));
+    EXPECT_TRUE(v6.matches(AF_INET6, 1, 2));
+
+    SocketFilter ports{0,
+                       {{80, PortSide::Either}, {8080, PortSide::Local}, {443, PortSide::Remote}}};
+    EXPECT_TRUE(ports.matches(AF_INET, 80, 5));
+    EXPECT_TRUE(ports.matches(AF_INET, 5, 80));
+    EXPECT_TRUE(ports.matches(AF_INET, 8080, 5));
+    EXPECT_FALSE(ports.matches(AF_INET, 5, 8080));
+    EXPECT_TRUE(ports.matches(AF_INET, 5, 443));
+    EXPECT_FALSE(ports.matches(AF_INET, 443, 5));
+    EXPECT_FALSE(ports.matches(AF_INET, 1, 2));
 }
 
 }  // namespace

@@ -7,9 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace tcpscope {
@@ -39,6 +41,35 @@ std::uint32_t resolve_netns(const std::string& spec) {
         throw std::invalid_argument("--netns: cannot stat " + spec);
     }
     return static_cast<std::uint32_t>(st.st_ino);
+}
+
+namespace {
+
+bool names_netns_inode(const std::string& path, std::uint32_t inode) {
+    struct stat st {};
+    return stat(path.c_str(), &st) == 0 && st.st_ino == inode;
+}
+
+}  // namespace
+
+std::string netns_path_for(const std::string& spec) {
+    std::uint32_t inode = resolve_netns(spec);
+    if (!std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        return spec;
+    }
+    for (const char* dir : {"/run/netns", "/proc"}) {
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+            std::string path = entry.path().string();
+            if (std::string_view(dir) == "/proc") {
+                path += "/ns/net";
+            }
+            if (names_netns_inode(path, inode)) {
+                return path;
+            }
+        }
+    }
+    throw std::invalid_argument("--netns: no process or /run/netns entry has netns inode " + spec);
 }
 
 std::uint32_t current_netns_inode() {

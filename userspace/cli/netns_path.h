@@ -10,6 +10,11 @@ namespace tcpscope {
 // with one clear line when the path is missing or is not a network namespace.
 std::uint32_t resolve_netns(const std::string& spec);
 
+// A path that opens the network namespace a --netns value names: the value
+// itself when it is a path; for an inode, a /run/netns entry or a process's
+// /proc/PID/ns/net with that inode. Throws std::invalid_argument if none.
+std::string netns_path_for(const std::string& spec);
+
 // The inode of the network namespace this process runs in.
 std::uint32_t current_netns_inode();
 

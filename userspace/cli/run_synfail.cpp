@@ -8,6 +8,7 @@
 
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
+#include "cli/privileges.h"
 #include "cli/run_trace.h"
 #include "core/connect_outcome.h"
 #include "core/synfail_summary.h"
@@ -58,6 +59,7 @@ int run_command(const SynfailConfig& config) {
     std::unique_ptr<LineSink> sink = make_stdout_sink();
 
     Tracer tracer(options);
+    drop_all_capabilities();
     SynfailFormatter formatter(WallClock::from_system());
     SummaryPrinter printer(formatter, *sink, config.json);
     SynfailSummary interval;
@@ -87,7 +89,7 @@ int run_command(const SynfailConfig& config) {
         }
     });
 
-    spdlog::info("tracing failed connection attempts{}; {}",
+    spdlog::info("tracing failed connection attempts{}; {}; capabilities dropped",
                  options.netns ? fmt::format(" in netns {}", options.netns) : std::string(),
                  tracer.describe());
 
@@ -109,7 +111,7 @@ int run_command(const SynfailConfig& config) {
         printer.print(total, "total", start_ns);
         sink->flush();
     }
-    spdlog::info("{} failures={} recovered={}",
+    spdlog::info("{} failures={} recovered_at_connect={}",
                  event_loss_summary(events, tracer.losses(), source.malformed()), failures,
                  recovered);
     return exit_code::kOk;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <unordered_set>
 
 namespace tcpscope {
 namespace {
@@ -48,14 +49,8 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
         return result;
     } else {
         // First sight of a socket is never a gap: it may predate the tracer.
-        if (entries_.size() >= capacity_) {
-            make_room();
-        }
-        SocketEntry fresh;
-        fresh.cookie = t.cookie;
-        fresh.netns = t.netns;
-        it = entries_.emplace(t.cookie, std::move(fresh)).first;
-        ++counters_.inserted;
+        insert(t.cookie, t.netns);
+        it = entries_.find(t.cookie);
     }
 
     SocketEntry& entry = it->second;
@@ -70,6 +65,57 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
     if (t.new_state == TcpState::Close) {
         result.closed = std::move(entry);
         entries_.erase(it);
+    }
+    return result;
+}
+
+SocketEntry& SocketTable::insert(std::uint64_t cookie, std::uint32_t netns) {
+    if (entries_.size() >= capacity_) {
+        make_room();
+    }
+    SocketEntry fresh;
+    fresh.cookie = cookie;
+    fresh.netns = netns;
+    ++counters_.inserted;
+    return entries_.emplace(cookie, std::move(fresh)).first->second;
+}
+
+ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
+                                       std::uint32_t netns, std::uint64_t listed_at_ns) {
+    ReconcileResult result;
+    std::unordered_set<std::uint64_t> listed;
+    listed.reserve(listing.size());
+    for (const ListedSocket& s : listing) {
+        listed.insert(s.cookie);
+        auto it = entries_.find(s.cookie);
+        SocketEntry* entry = nullptr;
+        if (it == entries_.end()) {
+            entry = &insert(s.cookie, netns);
+            entry->last_event_ns = listed_at_ns;
+            ++result.added;
+        } else if (it->second.last_event_ns > listed_at_ns) {
+            continue;
+        } else {
+            entry = &it->second;
+            if (entry->state != s.state) {
+                entry->entered_ns.reset();
+                ++result.fixed;
+            }
+        }
+        entry->state = s.state;
+        entry->saddr = s.saddr;
+        entry->daddr = s.daddr;
+        entry->sport = s.sport;
+        entry->dport = s.dport;
+    }
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        const SocketEntry& e = it->second;
+        if (e.netns == netns && e.last_event_ns <= listed_at_ns && !listed.contains(e.cookie)) {
+            it = entries_.erase(it);
+            ++result.removed;
+        } else {
+            ++it;
+        }
     }
     return result;
 }

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/listed_socket.h"
 #include "core/transition.h"
 
 namespace tcpscope {
@@ -33,6 +34,14 @@ struct TableCounters {
     std::uint64_t inserted = 0;   // distinct sockets ever held
 };
 
+// What one reconciliation against a kernel listing changed.
+struct ReconcileResult {
+    std::uint64_t added = 0;    // listed by the kernel, missing from the table
+    std::uint64_t removed = 0;  // in the table, gone from the kernel
+    std::uint64_t fixed = 0;    // in both, in another state
+    std::uint64_t total() const { return added + removed + fixed; }
+};
+
 class SocketTable {
   public:
     explicit SocketTable(std::size_t capacity);
@@ -45,6 +54,14 @@ class SocketTable {
 
     Applied apply(const Transition& t);
 
+    // Brings the entries of one network namespace in line with a kernel
+    // listing of it taken at listed_at_ns (CLOCK_MONOTONIC, read before the
+    // dump began). Entries with an event newer than that are left alone: the
+    // stream knows more than the listing. Seeding is a reconcile on an empty
+    // table. Listed sockets enter with an unknown time in state and owner.
+    ReconcileResult reconcile(const std::vector<ListedSocket>& listing, std::uint32_t netns,
+                              std::uint64_t listed_at_ns);
+
     const SocketEntry* find(std::uint64_t cookie) const;
     std::size_t size() const { return entries_.size(); }
     std::size_t capacity() const { return capacity_; }
@@ -55,6 +72,7 @@ class SocketTable {
 
   private:
     void make_room();
+    SocketEntry& insert(std::uint64_t cookie, std::uint32_t netns);
 
     std::size_t capacity_;
     std::unordered_map<std::uint64_t, SocketEntry> entries_;

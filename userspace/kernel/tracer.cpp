@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <sys/syscall.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
@@ -146,10 +147,13 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     // Exit first: attached the other way round, a softirq running between the
     // two attachments (each waits for an RCU grace period) leaves its CPU's
     // flag set until that CPU's next softirq, and process-context transitions
-    // there lose their owner.
+    // there lose their owner. The backup must come after the main program:
+    // tracepoint probes run in attach order, and the backup checks what the
+    // main one recorded.
     impl_->attach(skel->progs.on_softirq_exit);
     impl_->attach(skel->progs.on_softirq_entry);
     impl_->attach(skel->progs.on_inet_sock_set_state);
+    impl_->attach(skel->progs.recover_inet_sock_set_state);
     if (connect_exit) {
         impl_->attach(skel->progs.on_sys_exit);
     }
@@ -161,38 +165,59 @@ int Tracer::events_fd() const {
     return bpf_map__fd(impl_->skel->maps.events);
 }
 
+namespace {
+
+__u64 sum_per_cpu(bpf_map* map, __u32 slot) {
+    int ncpus = libbpf_num_possible_cpus();
+    if (ncpus <= 0) {
+        return 0;
+    }
+    std::vector<__u64> per_cpu(static_cast<std::size_t>(ncpus));
+    if (bpf_map__lookup_elem(map, &slot, sizeof(slot), per_cpu.data(),
+                             per_cpu.size() * sizeof(__u64), 0) != 0) {
+        return 0;
+    }
+    __u64 total = 0;
+    for (__u64 v : per_cpu) {
+        total += v;
+    }
+    return total;
+}
+
+__u64 recursion_misses_of(bpf_program* prog) {
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) {
+        return 0;
+    }
+    return info.recursion_misses;
+}
+
+}  // namespace
+
 KernelLosses Tracer::losses() const {
     KernelLosses out;
     tcpscope_bpf* skel = impl_->skel.get();
-
-    int ncpus = libbpf_num_possible_cpus();
-    if (ncpus > 0) {
-        std::vector<__u64> per_cpu(static_cast<std::size_t>(ncpus));
-        __u32 slot = TCPSCOPE_LOSS_RINGBUF_FULL;
-        if (bpf_map__lookup_elem(skel->maps.losses, &slot, sizeof(slot), per_cpu.data(),
-                                 per_cpu.size() * sizeof(__u64), 0) == 0) {
-            for (__u64 v : per_cpu) {
-                out.ringbuf_full += v;
-            }
-        }
-    }
+    out.ringbuf_full = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RINGBUF_FULL);
+    out.recovered = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RECOVERED);
     for (bpf_program* prog : impl_->attached) {
-        bpf_prog_info info{};
-        __u32 len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) {
-            out.recursion_misses += info.recursion_misses;
+        if (prog == skel->progs.on_inet_sock_set_state) {
+            out.recursion_misses += recursion_misses_of(prog);
+        } else {
+            out.other_misses += recursion_misses_of(prog);
         }
     }
     return out;
 }
 
 std::string Tracer::describe() const {
-    std::string names;
-    for (bpf_program* prog : impl_->attached) {
-        names += names.empty() ? "" : ", ";
-        names += bpf_program__section_name(prog);
-    }
-    return fmt::format("{} programs attached ({})", impl_->attached.size(), names);
+    const auto& attached = impl_->attached;
+    bool connect_exit = std::find(attached.begin(), attached.end(),
+                                  impl_->skel->progs.on_sys_exit) != attached.end();
+    return fmt::format(
+        "{} programs attached (tp_btf: inet_sock_set_state main and backup, softirq_entry, "
+        "softirq_exit{})",
+        attached.size(), connect_exit ? ", sys_exit for connect() failures" : "");
 }
 
 }  // namespace tcpscope

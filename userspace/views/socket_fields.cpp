@@ -2,8 +2,7 @@
 
 #include <sys/socket.h>
 
-#include <fmt/format.h>
-
+#include "core/text_append.h"
 #include "views/escape.h"
 
 namespace tcpscope {
@@ -17,7 +16,8 @@ bool source_known(const Transition& t) {
 }  // namespace
 
 void append_socket_fields(JsonObject& json, const Transition& t, const WallClock& clock) {
-    json.field("ts", clock.rfc3339(t.ts_ns)).field("ts_ns", t.ts_ns);
+    json.plain_string_field("ts", [&](std::string& o) { clock.append_rfc3339(o, t.ts_ns); })
+        .field("ts_ns", t.ts_ns);
     if (t.cookie != 0) {
         json.field("cookie", t.cookie);
     } else {
@@ -31,18 +31,20 @@ void append_socket_fields(JsonObject& json, const Transition& t, const WallClock
     }
     json.field("family", t.family() == AF_INET6 ? 6 : 4);
     if (source_known(t)) {
-        json.field("saddr", to_string(t.saddr));
+        json.plain_string_field("saddr", [&](std::string& o) { append_address(o, t.saddr); });
     } else {
         json.null_field("saddr");
     }
     json.optional_field("sport", t.sport)
-        .field("daddr", to_string(t.daddr))
+        .plain_string_field("daddr", [&](std::string& o) { append_address(o, t.daddr); })
         .field("dport", static_cast<std::uint64_t>(t.dport));
 }
 
 void append_micros_field(JsonObject& json, std::string_view key, std::optional<std::uint64_t> ns) {
     if (ns) {
-        json.raw_field(key, fmt::format("{:.3f}", static_cast<double>(*ns) / 1e3));
+        std::string us;
+        append_thousandths(us, *ns);  // ns -> us with 3 decimals
+        json.raw_field(key, us);
     } else {
         json.null_field(key);
     }
@@ -58,7 +60,7 @@ std::string comm_text(const Transition& t) {
 
 std::string local_endpoint_text(const Transition& t) {
     if (!source_known(t)) {
-        return t.sport ? fmt::format("-:{}", *t.sport) : "-";
+        return t.sport ? "-:" + std::to_string(*t.sport) : "-";
     }
     return format_endpoint(t.saddr, t.sport);
 }
@@ -68,7 +70,12 @@ std::string remote_endpoint_text(const Transition& t) {
 }
 
 std::string millis_text(std::optional<std::uint64_t> ns) {
-    return ns ? fmt::format("{:.3f}", static_cast<double>(*ns) / 1e6) : "-";
+    if (!ns) {
+        return "-";
+    }
+    std::string ms;
+    append_thousandths(ms, (*ns + 500) / 1000);  // ms with 3 decimals, rounded
+    return ms;
 }
 
 }  // namespace tcpscope

@@ -1,18 +1,38 @@
 #include "views/trace_format.h"
 
-#include <fmt/format.h>
-
 #include "core/errno_name.h"
+#include "core/text_append.h"
+#include "views/escape.h"
 #include "views/json_writer.h"
 #include "views/socket_fields.h"
 
 namespace tcpscope {
 namespace {
 
-constexpr auto kTextRow = "{:<15} {:<7} {:<16} {:<21} {:<21} {:<26} {:>10}";
+// Column widths of the text row: TIME PID COMM LADDR:LPORT RADDR:RPORT OLD -> NEW MS.
+constexpr std::size_t kTimeWidth = 15;
+constexpr std::size_t kPidWidth = 7;
+constexpr std::size_t kCommWidth = 16;
+constexpr std::size_t kEndpointWidth = 21;
+constexpr std::size_t kStatesWidth = 26;
+constexpr std::size_t kMsWidth = 10;
 
-std::string transition_text(const Transition& t) {
-    return fmt::format("{} -> {}", state_name(t.old_state), state_name(t.new_state));
+void append_states(std::string& out, const Transition& t) {
+    out += state_name(t.old_state);
+    out += " -> ";
+    out += state_name(t.new_state);
+}
+
+// Appends field, then pads the column to width, then one separating space.
+template <typename Append>
+void column(std::string& out, std::size_t width, Append&& append) {
+    std::size_t start = out.size();
+    append(out);
+    std::size_t used = out.size() - start;
+    if (used < width) {
+        out.append(width - used, ' ');
+    }
+    out += ' ';
 }
 
 }  // namespace
@@ -22,23 +42,50 @@ std::string error_name_of(const Transition& t) {
 }
 
 std::string TraceFormatter::text_header() {
-    return fmt::format(kTextRow, "TIME", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT", "OLD -> NEW",
-                       "MS") +
-           " ERROR";
+    std::string out;
+    for (auto [text, width] : {std::pair{"TIME", kTimeWidth},
+                               {"PID", kPidWidth},
+                               {"COMM", kCommWidth},
+                               {"LADDR:LPORT", kEndpointWidth},
+                               {"RADDR:RPORT", kEndpointWidth},
+                               {"OLD -> NEW", kStatesWidth}}) {
+        append_left(out, text, width);
+        out += ' ';
+    }
+    append_right(out, "MS", kMsWidth);
+    out += " ERROR";
+    return out;
 }
 
 std::string TraceFormatter::text_line(const Transition& t) const {
-    std::string line = fmt::format(kTextRow, clock_.time_of_day(t.ts_ns), pid_text(t), comm_text(t),
-                                   local_endpoint_text(t), remote_endpoint_text(t),
-                                   transition_text(t), millis_text(t.dur_ns));
-    if (std::string err = error_name_of(t); !err.empty()) {
-        line += ' ';
-        line += err;
+    std::string out;
+    out.reserve(160);
+    column(out, kTimeWidth, [&](std::string& o) { clock_.append_time_of_day(o, t.ts_ns); });
+    column(out, kPidWidth,
+           [&](std::string& o) { t.owner ? append_uint(o, t.owner->pid) : void(o += '-'); });
+    column(out, kCommWidth, [&](std::string& o) {
+        o += t.owner ? escape_for_terminal(t.owner->comm) : std::string("-");
+    });
+    column(out, kEndpointWidth, [&](std::string& o) { append_endpoint(o, t.saddr, t.sport); });
+    column(out, kEndpointWidth, [&](std::string& o) { append_endpoint(o, t.daddr, t.dport); });
+    column(out, kStatesWidth, [&](std::string& o) { append_states(o, t); });
+    out.pop_back();  // MS is right-aligned against the states column's space
+    out += ' ';
+    std::string ms;
+    if (t.dur_ns) {
+        append_thousandths(ms, (*t.dur_ns + 500) / 1000);  // ms with 3 decimals
+    } else {
+        ms = "-";
+    }
+    append_right(out, ms, kMsWidth);
+    if (t.sk_err != 0) {
+        out += ' ';
+        out += errno_name(t.sk_err);
     }
     if (t.inferred) {
-        line += " (inferred)";
+        out += " (inferred)";
     }
-    return line;
+    return out;
 }
 
 std::string TraceFormatter::json_line(const Transition& t) const {

@@ -1,0 +1,35 @@
+// Lists a network namespace's TCP sockets through NETLINK_SOCK_DIAG
+// (inet_diag): full sockets, TIME_WAIT sockets and request sockets, each
+// with the same socket cookie the BPF programs see, so a listing joins the
+// event stream. Used to seed the live table and to reconcile it.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/listed_socket.h"
+
+namespace tcpscope {
+
+class SockDiag {
+  public:
+    // Opens the netlink socket inside the namespace at netns_path (e.g.
+    // /run/netns/NAME), or in the caller's namespace when empty. The socket
+    // keeps its namespace for its whole life, even after privileges drop.
+    explicit SockDiag(const std::optional<std::string>& netns_path = std::nullopt);
+    ~SockDiag();
+    SockDiag(const SockDiag&) = delete;
+    SockDiag& operator=(const SockDiag&) = delete;
+
+    // Every TCP socket of the family (AF_INET or AF_INET6) in states_mask, in
+    // the kernel's order: listeners first, then the established hash.
+    std::vector<ListedSocket> dump(int family, std::uint32_t states_mask = kAllStates);
+
+  private:
+    int fd_ = -1;
+    std::uint32_t seq_ = 0;
+};
+
+}  // namespace tcpscope
