@@ -358,6 +358,32 @@ TEST_F(SynfailTest, Ipv6RefusedAndLocalUnreachable) {
     EXPECT_TRUE(sync["saddr"].is_null()) << sync.dump();
 }
 
+TEST_F(SynfailTest, PidFilterSelectsOneConnector) {
+    ASSERT_EQ(client_->exec("ip route add unreachable 10.5.0.0/24"), 0);
+    Gate go;
+    auto fail_twice = [&] {
+        if (!go.wait()) {
+            return 1;
+        }
+        bool ok = connect_to(AF_INET, "127.0.0.1", kClosedPort) == -ECONNREFUSED &&
+                  connect_to(AF_INET, kLocalUnreachable, kPort) == -EHOSTUNREACH;
+        return ok ? 0 : 2;
+    };
+    Child chosen(*client_, fail_twice);
+    Child other(*client_, fail_twice);
+    pid_t pid = chosen.pid();
+    start_tracer({"--pid", std::to_string(pid)});
+    go.open();
+    go.open();
+    ASSERT_EQ(chosen.wait(), 0);
+    ASSERT_EQ(other.wait(), 0);
+    stop_tracer();
+
+    ASSERT_EQ(failures_.size(), 2u) << run_.stdout_text;
+    EXPECT_EQ(failure_to("127.0.0.1", kClosedPort)["pid"], pid);
+    EXPECT_EQ(failure_to(kLocalUnreachable, kPort)["pid"], pid);
+}
+
 TEST_F(SynfailTest, NoSyncLeavesSyscallsAlone) {
     ASSERT_EQ(client_->exec("ip route add unreachable 10.5.0.0/24"), 0);
     start_tracer({"--no-sync"});

@@ -16,6 +16,7 @@ struct SynfailFlags {
     TuningFlags tuning;
     double duration = 0;
     double interval = 0;
+    bool no_sync = false;
     std::vector<std::string> reasons;
 };
 
@@ -39,7 +40,7 @@ Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
     add_seconds_option(*cmd, "--duration", flags->duration, "stop after this many seconds");
     add_seconds_option(*cmd, "--interval", flags->interval,
                        "print the per-destination summary every SECONDS (and a total at exit)");
-    cmd->add_flag("!--no-sync", c.sync,
+    cmd->add_flag("--no-sync", flags->no_sync,
                   "do not hook connect() exits: no failures before any SYN, and no cost "
                   "(~90 ns) on every system call of the host");
     cmd->add_option("--reason", flags->reasons,
@@ -61,6 +62,7 @@ Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
             }
             config.reasons.push_back(reason);
         }
+        config.sync = !flags->no_sync;
         config.tuning = flags->tuning.values;
         config.filters = flags->filters.finish();
         if (flags->duration > 0) {
