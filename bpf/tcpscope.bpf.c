@@ -480,6 +480,10 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
     if (noted) {
         call = *noted;
         bpf_map_delete_elem(&connect_calls, &cookie);
+    } else if (cookie && BPF_CORE_READ((struct tcp_sock *)sk, segs_out)) {
+        /* A SYN left, but its note is gone (LRU eviction): the transitions
+         * reported the outcome. Better one miss than a double report. */
+        call.state = CONNECT_REPORTED;
     }
     if (connect_not_failed(err) || call.state == CONNECT_REPORTED)
         return 0;
