@@ -25,6 +25,11 @@ const volatile __u32 filter_netns = 0;  /* netns inode, 0: any */
 const volatile __u16 filter_family = 0; /* AF_INET / AF_INET6, 0: both */
 const volatile bool filter_ports = false;
 const volatile __u32 filter_pid = 0; /* owner tgid, 0: any */
+/* synfail: only connect() outcomes (SYN_SENT->*) and failed connect() calls
+ * cross the ring; connect_syscall_nr is this architecture's __NR_connect. */
+const volatile bool synfail_mode = false;
+const volatile bool synfail_sync = false; /* the connect() exit hook is attached */
+const volatile long connect_syscall_nr = -1;
 /* Force a consumer wake-up only once this much data waits in the ring. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
@@ -100,6 +105,30 @@ struct {
     __type(value, struct handled_key);
 } handled SEC(".maps");
 
+/* synfail: sockets a connect() moved to SYN_SENT, until that connect()
+ * returns. Lets the syscall exit tell a failure the transitions already
+ * reported (a blocking connect refused, timed out) from a failure inside
+ * connect() itself, and recover an outcome the kernel skipped the transition
+ * program for (recursion_misses). */
+enum connect_call_state {
+    CONNECT_PENDING = 0,       /* in SYN_SENT, no outcome seen yet */
+    CONNECT_REPORTED = 1,      /* its SYN_SENT->CLOSE went to the ring */
+    CONNECT_FAILED_INSIDE = 2, /* back to CLOSE inside connect(), before any SYN */
+};
+
+struct connect_call {
+    __u64 entered_ns; /* CLOSE->SYN_SENT */
+    __u32 state;      /* enum connect_call_state */
+    __u32 pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, __u64); /* socket cookie */
+    __type(value, struct connect_call);
+} connect_calls SEC(".maps");
+
 /* Set while this CPU serves a softirq (network receive, TCP timers): there
  * current is whoever happened to run, never the socket's owner. Reading
  * preempt_count instead would need __preempt_count in kallsyms, which kernels
@@ -159,6 +188,46 @@ static __always_inline void copy_comm(char *dst, const char *src)
     __builtin_memcpy(dst, src, TCPSCOPE_COMM_LEN);
 }
 
+static __always_inline void submit(struct tcpscope_event *event)
+{
+    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+    bpf_ringbuf_submit(event, waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+}
+
+/* synfail: notes connect() outcomes for the connect() exit. Entering
+ * SYN_SENT (only connect() or a fast-open sendmsg do, in process context) is
+ * noted and not sent: attempts are counted at their outcome. A socket going
+ * back to CLOSE with no error in process context while its connect() is
+ * still running is connect() failing inside, before any SYN (EADDRNOTAVAIL
+ * from the port search, say): the syscall exit reports it with its errno. A
+ * refusal the connecting process handles itself (a RST queued to the socket's
+ * backlog on loopback) carries sk_err and is sent as usual. True when the
+ * event stays here. */
+static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk_err,
+                                              bool softirq, __u64 now)
+{
+    if (!synfail_sync)
+        return newstate == TCPSCOPE_SYN_SENT; /* nobody to tell at connect() exit */
+    if (newstate == TCPSCOPE_SYN_SENT) {
+        struct connect_call call = {.entered_ns = now, .state = CONNECT_PENDING};
+        bpf_map_update_elem(&connect_calls, &cookie, &call, BPF_ANY);
+        return true;
+    }
+    struct connect_call *call = bpf_map_lookup_elem(&connect_calls, &cookie);
+    if (!call)
+        return false;
+    if (newstate != TCPSCOPE_CLOSE) {
+        bpf_map_delete_elem(&connect_calls, &cookie); /* connected: connect() returns 0 */
+        return false;
+    }
+    if (!softirq && sk_err == 0 && call->state == CONNECT_PENDING) {
+        call->state = CONNECT_FAILED_INSIDE;
+        return true;
+    }
+    call->state = CONNECT_REPORTED;
+    return false;
+}
+
 static __always_inline int handle_transition(struct sock *sk, int oldstate, int newstate,
                                              __u16 extra_flags)
 {
@@ -170,6 +239,8 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         return 0;
     __u32 netns = sk->__sk_common.skc_net.net->ns.inum;
     if (filter_netns && netns != filter_netns)
+        return 0;
+    if (synfail_mode && oldstate != TCPSCOPE_SYN_SENT && newstate != TCPSCOPE_SYN_SENT)
         return 0;
 
     /* skc_num is already 0 at ->CLOSE; inet_sport still holds the port. */
@@ -234,11 +305,15 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         dur_ns = now - cached->entered_ns;
         flags |= TCPSCOPE_F_DUR_KNOWN;
     }
-    if (newstate == TCPSCOPE_CLOSE)
+    /* synfail follows a socket no further than its connect() outcome. */
+    if (newstate == TCPSCOPE_CLOSE || (synfail_mode && oldstate == TCPSCOPE_SYN_SENT))
         bpf_map_delete_elem(&sockets, &cookie);
     else
         bpf_map_update_elem(&sockets, &cookie, &next, BPF_ANY);
 
+    /* Before the filters: the connect() exit applies them to what it reports. */
+    if (synfail_mode && synfail_hold_back(cookie, newstate, sk_err, softirq, now))
+        return 0;
     if (filter_pid && next.pid != filter_pid)
         return 0;
     if (filter_ports && !port_selected(sport, dport))
@@ -278,9 +353,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
     event->syn_retrans = 0;
     if (oldstate == TCPSCOPE_SYN_SENT && newstate == TCPSCOPE_CLOSE)
         event->syn_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
-
-    __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-    bpf_ringbuf_submit(event, waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
+    submit(event);
     return 0;
 }
 
@@ -324,4 +397,161 @@ int BPF_PROG(recover_inet_sock_set_state, struct sock *sk, int oldstate, int new
     }
     count(TCPSCOPE_CNT_RECOVERED);
     return handle_transition(sk, oldstate, newstate, TCPSCOPE_F_RECOVERED);
+}
+
+/* ---- synfail: connect() calls that fail before any SYN leaves ---------- */
+
+#define S_IFMT 00170000
+#define S_IFSOCK 0140000
+#define EINTR 4
+#define EINPROGRESS 115
+#define EALREADY 114
+#define EISCONN 106
+#define ERESTARTSYS 512
+#define ERESTART_RESTARTBLOCK 516
+
+/* regs is a trusted pointer under tp_btf: a direct load, no helper call. */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+    return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+    return regs->syscallno;
+#else
+    return -1; /* synchronous failures are not captured on this architecture */
+#endif
+}
+
+/* connect() returns these without the attempt having failed: it goes on (or
+ * already succeeded) in the background, or a signal interrupted the wait. */
+static __always_inline bool connect_not_failed(long err)
+{
+    return err == EINPROGRESS || err == EALREADY || err == EISCONN || err == EINTR ||
+           (err >= ERESTARTSYS && err <= ERESTART_RESTARTBLOCK);
+}
+
+/* The sock behind the calling task's file descriptor fd, or NULL. */
+static __always_inline struct sock *sock_of_fd(int fd)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+    if (!fdt || fd < 0 || (unsigned int)fd >= BPF_CORE_READ(fdt, max_fds))
+        return NULL;
+    struct file **fds = BPF_CORE_READ(fdt, fd);
+    struct file *file = NULL;
+    if (bpf_probe_read_kernel(&file, sizeof(file), &fds[fd]) || !file)
+        return NULL;
+    if ((BPF_CORE_READ(file, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+        return NULL;
+    struct socket *sock = BPF_CORE_READ(file, private_data);
+    return sock ? BPF_CORE_READ(sock, sk) : NULL;
+}
+
+/* The destination the caller passed to connect(), read from its memory. */
+static __always_inline void read_destination(struct tcpscope_event *event, const void *uaddr)
+{
+    __builtin_memset(event->daddr, 0, sizeof(event->daddr));
+    event->dport = 0;
+    struct sockaddr_in6 sa = {};
+    if (!uaddr || bpf_probe_read_user(&sa, sizeof(struct sockaddr_in), uaddr))
+        return;
+    if (sa.sin6_family != event->family)
+        return;
+    event->dport = bpf_ntohs(sa.sin6_port);
+    if (sa.sin6_family == AF_INET) {
+        __builtin_memcpy(event->daddr, &((struct sockaddr_in *)&sa)->sin_addr, 4);
+    } else if (!bpf_probe_read_user(&sa, sizeof(sa), uaddr)) {
+        __builtin_memcpy(event->daddr, &sa.sin6_addr, TCPSCOPE_ADDR_LEN);
+    }
+}
+
+/* A failed connect() the transitions did not report: one that failed before
+ * any SYN (TCPSCOPE_F_CONNECT_SYNC), or one whose SYN_SENT->CLOSE the kernel
+ * skipped the transition program for (TCPSCOPE_F_RECOVERED). */
+static __noinline int report_connect_failure(struct pt_regs *regs, long err)
+{
+    struct sock *sk = sock_of_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
+    if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+        return 0;
+    /* 0 when never asked for: the socket never reached SYN_SENT. */
+    __u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+    struct connect_call call = {.state = CONNECT_FAILED_INSIDE};
+    struct connect_call *noted = cookie ? bpf_map_lookup_elem(&connect_calls, &cookie) : NULL;
+    if (noted) {
+        call = *noted;
+        bpf_map_delete_elem(&connect_calls, &cookie);
+    } else if (cookie && BPF_CORE_READ((struct tcp_sock *)sk, segs_out)) {
+        /* A SYN left, but its note is gone (LRU eviction): the transitions
+         * reported the outcome. Better one miss than a double report. */
+        call.state = CONNECT_REPORTED;
+    }
+    if (connect_not_failed(err) || call.state == CONNECT_REPORTED)
+        return 0;
+    bool recovered = call.state == CONNECT_PENDING;
+
+    __u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+    if (filter_family && family != filter_family)
+        return 0;
+    __u32 netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+    if (filter_netns && netns != filter_netns)
+        return 0;
+    __u32 pid = bpf_get_current_pid_tgid() >> 32;
+    if (filter_pid && pid != filter_pid)
+        return 0;
+    __u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
+
+    struct tcpscope_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+    if (!event) {
+        count(TCPSCOPE_CNT_RINGBUF_FULL);
+        return 0;
+    }
+    event->family = family;
+    read_destination(event, (const void *)PT_REGS_PARM2_CORE_SYSCALL(regs));
+    if (filter_ports && !port_selected(sport, event->dport)) {
+        bpf_ringbuf_discard(event, BPF_RB_NO_WAKEUP);
+        return 0;
+    }
+    event->ts_ns = bpf_ktime_get_ns();
+    event->cookie = cookie;
+    __builtin_memset(event->saddr, 0, sizeof(event->saddr));
+    if (family == AF_INET6) {
+        BPF_CORE_READ_INTO(&event->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+    } else {
+        __be32 saddr = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+        __builtin_memcpy(event->saddr, &saddr, sizeof(saddr));
+    }
+    bpf_get_current_comm(event->comm, sizeof(event->comm));
+    event->netns = netns;
+    event->pid = pid;
+    event->sk_err = (__s32)err;
+    event->sport = sport;
+    event->newstate = TCPSCOPE_CLOSE;
+    __u16 flags = TCPSCOPE_F_OWNER_CURRENT | (sport == 0 ? TCPSCOPE_F_SPORT_UNKNOWN : 0);
+    if (recovered) {
+        event->oldstate = TCPSCOPE_SYN_SENT;
+        event->dur_ns = event->ts_ns - call.entered_ns;
+        event->syn_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
+        flags |= TCPSCOPE_F_RECOVERED | TCPSCOPE_F_DUR_KNOWN;
+    } else {
+        event->oldstate = TCPSCOPE_CLOSE;
+        event->dur_ns = 0;
+        event->syn_retrans = 0;
+        flags |= TCPSCOPE_F_CONNECT_SYNC;
+    }
+    event->flags = flags;
+    submit(event);
+    return 0;
+}
+
+/* Fires at the exit of every system call on the host, so the common case
+ * leaves after one compare: a successful call; then one load of the syscall
+ * number. tp_btf rather than raw_tp: the same tracepoint, but regs is typed,
+ * so that load needs no probe read (about 30 ns less per failing syscall
+ * here). Attached only by synfail, unless --no-sync. */
+SEC("tp_btf/sys_exit")
+int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
+{
+    if (ret >= 0 || syscall_nr(regs) != connect_syscall_nr)
+        return 0;
+    return report_connect_failure(regs, -ret);
 }

@@ -42,8 +42,12 @@ enum tcpscope_event_flags {
     /* The source port is not chosen yet (CLOSE->SYN_SENT before
      * inet_hash_connect) so sport means nothing. */
     TCPSCOPE_F_SPORT_UNKNOWN = 1 << 5,
-    /* Emitted by the backup program: the kernel skipped the main one. */
+    /* Emitted by the backup program: the kernel skipped the main one. (synfail:
+     * a SYN_SENT->CLOSE recovered at the connect() exit.) */
     TCPSCOPE_F_RECOVERED = 1 << 6,
+    /* Not a transition: connect() failed before any SYN left (sk_err holds
+     * its errno; both states are CLOSE). Sent by the connect() exit hook. */
+    TCPSCOPE_F_CONNECT_SYNC = 1 << 7,
 };
 
 struct tcpscope_event {

@@ -79,6 +79,54 @@ TEST(Options, UsageErrorsExitTwoWithOneLine) {
     }
 }
 
+TEST(Options, SynfailFlags) {
+    auto outcome = parse({"synfail", "--json", "-6", "--rport", "443", "--netns", "/run/netns/x",
+                          "--pid", "7", "--interval", "2", "--duration", "10", "--reason",
+                          "ECONNREFUSED,etimedout", "--reason", "CANCELLED"});
+    ASSERT_TRUE(outcome.command) << outcome.output;
+    const auto& c = std::get<SynfailConfig>(*outcome.command);
+    EXPECT_TRUE(c.json);
+    EXPECT_EQ(c.filters.family, AF_INET6);
+    ASSERT_EQ(c.filters.ports.size(), 1u);
+    EXPECT_EQ(c.filters.ports[0].side, PortSide::Remote);
+    EXPECT_EQ(c.filters.netns, "/run/netns/x");
+    EXPECT_EQ(c.filters.pid, 7u);
+    EXPECT_DOUBLE_EQ(*c.interval_s, 2.0);
+    EXPECT_DOUBLE_EQ(*c.duration_s, 10.0);
+    EXPECT_EQ(c.reasons, (std::vector<std::string>{"ECONNREFUSED", "ETIMEDOUT", "CANCELLED"}));
+}
+
+TEST(Options, SynfailDefaults) {
+    auto outcome = parse({"synfail"});
+    ASSERT_TRUE(outcome.command) << outcome.output;
+    const auto& c = std::get<SynfailConfig>(*outcome.command);
+    EXPECT_FALSE(c.json);
+    EXPECT_FALSE(c.interval_s);
+    EXPECT_FALSE(c.duration_s);
+    EXPECT_TRUE(c.reasons.empty());
+    EXPECT_TRUE(c.sync);
+    EXPECT_FALSE(std::get<SynfailConfig>(*parse({"synfail", "--no-sync"}).command).sync);
+}
+
+TEST(Options, SynfailUsageErrorsExitTwoWithOneLine) {
+    for (const auto& args : std::vector<std::vector<std::string>>{
+             {"synfail", "--reason", "REFUSED"},
+             {"synfail", "--reason", "ECONNREFUSED,nope"},
+             {"synfail", "--reason", ""},
+             {"synfail", "--interval", "0"},
+             {"synfail", "--interval", "often"},
+             {"synfail", "--port", "0"},
+         }) {
+        auto outcome = parse(args);
+        EXPECT_FALSE(outcome.command) << args.back();
+        EXPECT_EQ(outcome.exit_code, exit_code::kUsage) << args.back();
+        EXPECT_FALSE(outcome.output.empty());
+        EXPECT_EQ(outcome.output.find('\n'), std::string::npos) << outcome.output;
+    }
+    EXPECT_NE(parse({"synfail", "--reason", "REFUSED"}).output.find("unknown reason 'REFUSED'"),
+              std::string::npos);
+}
+
 TEST(Options, HelpExitsZeroWithText) {
     auto outcome = parse({"--help"});
     EXPECT_FALSE(outcome.command);

@@ -11,11 +11,8 @@ namespace {
 
 using testing::transition;
 
-// 1_000_000_000 ns monotonic + offset = 2026-11-26T04:31:02.123456Z
-constexpr std::int64_t kOffset = 1795667462'123456000LL - 1'000'000'000LL;
-
 TraceFormatter formatter() {
-    return TraceFormatter(WallClock(kOffset));
+    return TraceFormatter(testing::test_clock());
 }
 
 TEST(TraceText, HeaderNamesTheColumns) {

@@ -51,6 +51,11 @@ FilterConfig FilterFlags::finish() const {
     return out;
 }
 
+CLI::Option* add_seconds_option(CLI::App& cmd, const std::string& name, double& value,
+                                const std::string& help) {
+    return cmd.add_option(name, value, help)->check(CLI::PositiveNumber)->type_name("SECONDS");
+}
+
 void TuningFlags::add_to(CLI::App& cmd) {
     cmd.add_flag("-v,--verbose", values.verbose, "debug diagnostics, including libbpf's");
     cmd.add_option("--max-sockets", values.max_sockets,

@@ -24,6 +24,10 @@ struct FilterFlags {
     FilterConfig finish() const;
 };
 
+// A positive number of seconds (--duration, --interval).
+CLI::Option* add_seconds_option(CLI::App& cmd, const std::string& name, double& value,
+                                const std::string& help);
+
 struct TuningFlags {
     TracerTuning values;
     std::uint64_t ringbuf_bytes = 16u << 20;

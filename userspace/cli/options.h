@@ -41,7 +41,17 @@ struct TraceConfig {
     double reconcile_s = 10;  // 0: never reconcile against sock_diag
 };
 
-using CommandConfig = std::variant<TraceConfig>;
+struct SynfailConfig {
+    FilterConfig filters;
+    TracerTuning tuning;
+    bool json = false;
+    std::optional<double> duration_s;
+    std::optional<double> interval_s;  // per-destination summary every N seconds
+    std::vector<std::string> reasons;  // print only these failures; empty: all
+    bool sync = true;                  // hook connect() exits for failures before any SYN
+};
+
+using CommandConfig = std::variant<TraceConfig, SynfailConfig>;
 
 struct ParseOutcome {
     std::optional<CommandConfig> command;  // set when a command should run

@@ -18,14 +18,20 @@
 
 namespace tcpscope {
 
-std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::uint64_t malformed,
-                         const SocketTable& table) {
+std::string event_loss_summary(std::uint64_t events, const KernelLosses& kernel,
+                               std::uint64_t malformed) {
     return fmt::format(
         "events={} lost={} (ringbuf_full={} unrecovered={} malformed={}) recursion_misses={} "
-        "recovered={} history_gaps={} sockets_seen={} sockets_live={} evicted={}",
+        "recovered={}",
         events, kernel.lost() + malformed, kernel.ringbuf_full, kernel.unrecovered(), malformed,
-        kernel.recursion_misses, kernel.recovered, table.counters().gaps, table.counters().inserted,
-        table.size(), table.counters().evictions);
+        kernel.recursion_misses, kernel.recovered);
+}
+
+std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::uint64_t malformed,
+                         const SocketTable& table) {
+    return fmt::format("{} history_gaps={} sockets_seen={} sockets_live={} evicted={}",
+                       event_loss_summary(events, kernel, malformed), table.counters().gaps,
+                       table.counters().inserted, table.size(), table.counters().evictions);
 }
 
 std::unique_ptr<LineSink> open_output(const TraceConfig& config) {

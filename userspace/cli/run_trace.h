@@ -16,8 +16,12 @@ struct KernelLosses;
 // Throws StartupError / std::runtime_error; main() turns them into exit codes.
 int run_command(const TraceConfig& config);
 
-// "events=N lost=N (ringbuf_full=N recursion_misses=N malformed=N) history_gaps=N ..."
-// printed to stderr at exit by every tracing subcommand.
+// "events=N lost=N (ringbuf_full=N unrecovered=N malformed=N) recursion_misses=N
+// recovered=N": the part of the exit summary every tracing subcommand prints.
+std::string event_loss_summary(std::uint64_t events, const KernelLosses& kernel,
+                               std::uint64_t malformed);
+
+// event_loss_summary + " history_gaps=N sockets_seen=N ...", trace's exit summary.
 std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::uint64_t malformed,
                          const SocketTable& table);
 

@@ -24,9 +24,7 @@ Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
     flags->filters.add_to(*cmd);
     flags->tuning.add_to(*cmd);
     cmd->add_flag("--json", c.json, "JSON lines instead of text");
-    cmd->add_option("--duration", flags->duration, "stop after this many seconds")
-        ->check(CLI::PositiveNumber)
-        ->type_name("SECONDS");
+    add_seconds_option(*cmd, "--duration", flags->duration, "stop after this many seconds");
     cmd->add_option("-o,--output", c.output_path, "write transitions to FILE, not stdout")
         ->type_name("FILE");
     cmd->add_option("--rotate-size", c.rotate_bytes, "rotate -o FILE past this many bytes")

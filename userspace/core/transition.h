@@ -42,6 +42,9 @@ struct Transition {
     bool softirq = false;
     bool recovered = false;  // delivered by the backup program
     bool inferred = false;   // synthesised by userspace (TIME_WAIT), not the kernel
+    // Not a transition: connect() failed before any SYN left (sk_err is its
+    // errno, both states CLOSE, cookie 0 when the socket never had one).
+    bool connect_sync = false;
     std::uint16_t syn_retrans = 0;
 
     int family() const { return saddr.family; }

@@ -3,7 +3,9 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
@@ -103,6 +105,12 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     rodata->filter_family = static_cast<__u16>(options.family);
     rodata->filter_ports = !options.ports.empty();
     rodata->filter_pid = options.pid;
+    const bool connect_exit = options.synfail && options.connect_exit;
+    rodata->synfail_mode = options.synfail;
+    rodata->synfail_sync = connect_exit;
+    rodata->connect_syscall_nr = SYS_connect;
+    // The connect() exit hook runs on every syscall exit: load it only when used.
+    bpf_program__set_autoload(skel->progs.on_sys_exit, connect_exit);
     // Wake the consumer early only when a quarter of the ring is waiting;
     // otherwise it drains on its own short timer.
     rodata->wakeup_bytes = options.ringbuf_bytes / 4;
@@ -135,13 +143,20 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
         }
     }
 
-    // The context flag must be live before the first transition is judged,
-    // and the backup must come after the main program: tracepoint probes run
-    // in attach order, and the backup checks what the main one recorded.
-    impl_->attach(skel->progs.on_softirq_entry);
+    // The context flag must be live before the first transition is judged.
+    // Exit first: attached the other way round, a softirq running between the
+    // two attachments (each waits for an RCU grace period) leaves its CPU's
+    // flag set until that CPU's next softirq, and process-context transitions
+    // there lose their owner. The backup must come after the main program:
+    // tracepoint probes run in attach order, and the backup checks what the
+    // main one recorded.
     impl_->attach(skel->progs.on_softirq_exit);
+    impl_->attach(skel->progs.on_softirq_entry);
     impl_->attach(skel->progs.on_inet_sock_set_state);
     impl_->attach(skel->progs.recover_inet_sock_set_state);
+    if (connect_exit) {
+        impl_->attach(skel->progs.on_sys_exit);
+    }
 }
 
 Tracer::~Tracer() = default;
@@ -196,10 +211,13 @@ KernelLosses Tracer::losses() const {
 }
 
 std::string Tracer::describe() const {
+    const auto& attached = impl_->attached;
+    bool connect_exit = std::find(attached.begin(), attached.end(),
+                                  impl_->skel->progs.on_sys_exit) != attached.end();
     return fmt::format(
         "{} programs attached (tp_btf: inet_sock_set_state main and backup, softirq_entry, "
-        "softirq_exit)",
-        impl_->attached.size());
+        "softirq_exit{})",
+        attached.size(), connect_exit ? ", sys_exit for connect() failures" : "");
 }
 
 }  // namespace tcpscope

@@ -19,6 +19,11 @@ struct TracerOptions {
     std::uint32_t pid = 0;  // owner tgid, 0: any
     std::uint32_t max_sockets = 262144;
     std::uint32_t ringbuf_bytes = 16u << 20;
+    // synfail: send only connect() outcomes (SYN_SENT->*), and with
+    // connect_exit attach the connect() exit hook (tp_btf/sys_exit: a cost on
+    // every syscall of the host) for failures before any SYN.
+    bool synfail = false;
+    bool connect_exit = false;
 };
 
 // Why the tracer could not start; the CLI maps each kind to an exit code.

@@ -1,11 +1,10 @@
 #include "views/trace_format.h"
 
-#include <sys/socket.h>
-
 #include "core/errno_name.h"
 #include "core/text_append.h"
 #include "views/escape.h"
 #include "views/json_writer.h"
+#include "views/socket_fields.h"
 
 namespace tcpscope {
 namespace {
@@ -91,29 +90,9 @@ std::string TraceFormatter::text_line(const Transition& t) const {
 
 std::string TraceFormatter::json_line(const Transition& t) const {
     JsonObject json;
-    json.plain_string_field("ts", [&](std::string& o) { clock_.append_rfc3339(o, t.ts_ns); })
-        .field("ts_ns", t.ts_ns)
-        .field("cookie", t.cookie)
-        .field("netns", static_cast<std::uint64_t>(t.netns));
-    if (t.owner) {
-        json.field("pid", static_cast<std::uint64_t>(t.owner->pid)).field("comm", t.owner->comm);
-    } else {
-        json.null_field("pid").null_field("comm");
-    }
-    json.field("family", t.family() == AF_INET6 ? 6 : 4)
-        .plain_string_field("saddr", [&](std::string& o) { append_address(o, t.saddr); })
-        .optional_field("sport", t.sport)
-        .plain_string_field("daddr", [&](std::string& o) { append_address(o, t.daddr); })
-        .field("dport", static_cast<std::uint64_t>(t.dport))
-        .field("old", state_name(t.old_state))
-        .field("new", state_name(t.new_state));
-    if (t.dur_ns) {
-        std::string us;
-        append_thousandths(us, *t.dur_ns);  // ns -> us with 3 decimals
-        json.raw_field("dur_us", us);
-    } else {
-        json.null_field("dur_us");
-    }
+    append_socket_fields(json, t, clock_);
+    json.field("old", state_name(t.old_state)).field("new", state_name(t.new_state));
+    append_micros_field(json, "dur_us", t.dur_ns);
     if (t.sk_err != 0) {
         json.field("error", errno_name(t.sk_err));
     } else {

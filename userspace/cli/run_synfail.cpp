@@ -1,0 +1,120 @@
+#include "cli/run_synfail.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/event_loop.h"
+#include "cli/exit_codes.h"
+#include "cli/privileges.h"
+#include "cli/run_trace.h"
+#include "core/connect_outcome.h"
+#include "core/synfail_summary.h"
+#include "kernel/ring_source.h"
+#include "kernel/tracer.h"
+#include "views/line_sink.h"
+#include "views/synfail_format.h"
+
+namespace tcpscope {
+namespace {
+
+std::uint64_t monotonic_now_ns() {
+    // steady_clock is CLOCK_MONOTONIC on Linux, the clock of the kernel's stamps.
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+}
+
+class SummaryPrinter {
+  public:
+    SummaryPrinter(const SynfailFormatter& formatter, LineSink& sink, bool json)
+        : formatter_(formatter), sink_(sink), json_(json) {}
+
+    void print(const SynfailSummary& summary, std::string_view kind, std::uint64_t since_ns) {
+        std::uint64_t now = monotonic_now_ns();
+        SummaryScope scope{kind, now, static_cast<double>(now - since_ns) / 1e9};
+        if (json_) {
+            sink_.write_line(formatter_.summary_json(summary, scope));
+            return;
+        }
+        for (const std::string& line : formatter_.summary_text(summary, scope)) {
+            sink_.write_line(line);
+        }
+    }
+
+  private:
+    const SynfailFormatter& formatter_;
+    LineSink& sink_;
+    bool json_;
+};
+
+}  // namespace
+
+int run_command(const SynfailConfig& config) {
+    TracerOptions options = tracer_options(config.filters, config.tuning);
+    options.synfail = true;
+    options.connect_exit = config.sync;
+    std::unique_ptr<LineSink> sink = make_stdout_sink();
+
+    Tracer tracer(options);
+    drop_all_capabilities();
+    SynfailFormatter formatter(WallClock::from_system());
+    SummaryPrinter printer(formatter, *sink, config.json);
+    SynfailSummary interval;
+    SynfailSummary total;
+    std::uint64_t events = 0;
+    std::uint64_t failures = 0;
+    std::uint64_t recovered = 0;  // outcomes the transition program missed
+    auto selected = [&](const std::string& reason) {
+        return config.reasons.empty() || std::find(config.reasons.begin(), config.reasons.end(),
+                                                   reason) != config.reasons.end();
+    };
+
+    if (!config.json) {
+        sink->write_line(SynfailFormatter::text_header());
+    }
+    RingSource source(tracer.events_fd(), [&](const Transition& t) {
+        ++events;
+        interval.add(t);
+        total.add(t);
+        std::string reason = failure_reason(t);
+        if (!reason.empty()) {
+            ++failures;
+            recovered += t.recovered ? 1 : 0;
+            if (selected(reason)) {
+                sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
+            }
+        }
+    });
+
+    spdlog::info("tracing failed connection attempts{}; {}; capabilities dropped",
+                 options.netns ? fmt::format(" in netns {}", options.netns) : std::string(),
+                 tracer.describe());
+
+    const std::uint64_t start_ns = monotonic_now_ns();
+    std::uint64_t interval_start_ns = start_ns;
+    LoopOptions loop;
+    loop.duration_s = config.duration_s;
+    if (config.interval_s) {
+        loop.tick_every = std::chrono::milliseconds(
+            std::max<std::int64_t>(1, static_cast<std::int64_t>(*config.interval_s * 1000)));
+        loop.on_tick = [&] {
+            printer.print(interval, "interval", interval_start_ns);
+            interval.clear();
+            interval_start_ns = monotonic_now_ns();
+        };
+    }
+    run_event_loop(source, *sink, loop);
+    if (!sink->broken()) {
+        printer.print(total, "total", start_ns);
+        sink->flush();
+    }
+    spdlog::info("{} failures={} recovered_at_connect={}",
+                 event_loss_summary(events, tracer.losses(), source.malformed()), failures,
+                 recovered);
+    return exit_code::kOk;
+}
+
+}  // namespace tcpscope

@@ -1,0 +1,78 @@
+#include "cli/synfail_command.h"
+
+#include <algorithm>
+#include <cctype>
+#include <memory>
+
+#include "cli/common_flags.h"
+#include "core/connect_outcome.h"
+
+namespace tcpscope {
+namespace {
+
+struct SynfailFlags {
+    SynfailConfig config;
+    FilterFlags filters;
+    TuningFlags tuning;
+    double duration = 0;
+    double interval = 0;
+    bool no_sync = false;
+    std::vector<std::string> reasons;
+};
+
+std::string upper(std::string s) {
+    std::transform(s.begin(), s.end(), s.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+    return s;
+}
+
+}  // namespace
+
+Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
+    auto flags = std::make_shared<SynfailFlags>();
+    CLI::App* cmd = app.add_subcommand(
+        "synfail", "print every failed connection attempt, with its reason, owner and timing");
+    subcommand = cmd;
+    SynfailConfig& c = flags->config;
+    flags->filters.add_to(*cmd);
+    flags->tuning.add_to(*cmd);
+    cmd->add_flag("--json", c.json, "JSON lines instead of text");
+    add_seconds_option(*cmd, "--duration", flags->duration, "stop after this many seconds");
+    add_seconds_option(*cmd, "--interval", flags->interval,
+                       "print the per-destination summary every SECONDS (and a total at exit)");
+    cmd->add_flag("--no-sync", flags->no_sync,
+                  "do not hook connect() exits: no failures before any SYN, and no cost "
+                  "(~90 ns) on every system call of the host");
+    cmd->add_option("--reason", flags->reasons,
+                    "print only failures with this reason: CANCELLED or an errno name such as "
+                    "ECONNREFUSED (repeatable, or comma-separated)")
+        ->delimiter(',')
+        ->type_name("REASON");
+
+    return [flags]() -> Finished {
+        SynfailConfig config = flags->config;
+        if (auto error = flags->tuning.finish()) {
+            return *error;
+        }
+        for (const std::string& given : flags->reasons) {
+            std::string reason = upper(given);
+            if (!is_known_failure_reason(reason)) {
+                return "--reason: unknown reason '" + given +
+                       "' (use CANCELLED or an errno name such as ECONNREFUSED, ETIMEDOUT)";
+            }
+            config.reasons.push_back(reason);
+        }
+        config.sync = !flags->no_sync;
+        config.tuning = flags->tuning.values;
+        config.filters = flags->filters.finish();
+        if (flags->duration > 0) {
+            config.duration_s = flags->duration;
+        }
+        if (flags->interval > 0) {
+            config.interval_s = flags->interval;
+        }
+        return CommandConfig{config};
+    };
+}
+
+}  // namespace tcpscope
