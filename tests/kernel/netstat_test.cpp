@@ -331,5 +331,39 @@ TEST_F(NetstatDifferential, ContinuousTablesShowAgesOwnersAndShortLivedSockets) 
     EXPECT_EQ(run.summary["tables"], 4u) << run.stderr_text;
 }
 
+// `tcpscope trace` prints its live table on SIGUSR1 and keeps tracing.
+TEST_F(NetstatDifferential, TracePrintsItsLiveTableOnSigusr1) {
+    NetNamespace ns;
+    TracerProcess tracer({"trace", "--netns", ns.path()});
+    ASSERT_TRUE(tracer.wait_ready());
+    Gate listening;
+    Gate release;
+    Child server(ns, [&] {
+        int l = listen_on(AF_INET6, "::1", 7300);
+        listening.open();
+        release.wait();
+        close(l);
+        return 0;
+    });
+    const std::string server_pid = std::to_string(server.pid());
+    ASSERT_TRUE(listening.wait());
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    kill(tracer.pid(), SIGUSR1);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    release.open();
+    ASSERT_EQ(server.wait(), 0);
+    TracerRun run = tracer.stop();
+    ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
+
+    const std::string& out = run.stdout_text;
+    EXPECT_TRUE(std::regex_search(out, std::regex(R"(\nSNAPSHOT \S+Z sockets=1\n)"))) << out;
+    EXPECT_TRUE(std::regex_search(
+        out,
+        std::regex(R"(\nLISTEN +\[::1\]:7300 +\[::\]:\* +[0-9.]+(us|ms|s) +)" + server_pid + "/")))
+        << out;
+    // Tracing went on after the snapshot: the listener's close is there too.
+    EXPECT_NE(out.find("LISTEN -> CLOSE"), std::string::npos) << out;
+}
+
 }  // namespace
 }  // namespace tcpscope::ktest

@@ -1,7 +1,6 @@
 #include "cli/run_netstat.h"
 
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -19,6 +18,7 @@
 #include "cli/system_names.h"
 #include "core/churn.h"
 #include "core/socket_table.h"
+#include "core/wall_clock.h"
 #include "kernel/ring_source.h"
 #include "kernel/sock_diag.h"
 #include "kernel/tracer.h"
@@ -31,13 +31,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 constexpr std::chrono::milliseconds kDrainInterval{20};
 
-std::uint64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
 struct Snapshot {
     std::vector<ListedSocket> sockets;  // IPv4 first, then IPv6; kernel order in each
     std::uint64_t listed_at_ns = 0;
@@ -45,7 +38,7 @@ struct Snapshot {
 
 Snapshot take_snapshot(SockDiag& diag, int family, bool with_info) {
     Snapshot snap;
-    snap.listed_at_ns = monotonic_ns();
+    snap.listed_at_ns = monotonic_now_ns();
     for (int f : {AF_INET, AF_INET6}) {
         if (family == 0 || family == f) {
             std::vector<ListedSocket> part = diag.dump(f, kAllStates, with_info);
@@ -78,7 +71,8 @@ std::string render_table(const Snapshot& snap, const NetstatConfig& config,
         }
     }
     std::string out = netstat_header(config.flags);
-    for (const NetstatRow& row : netstat_rows(snap.sockets, config.flags, table, monotonic_ns())) {
+    for (const NetstatRow& row :
+         netstat_rows(snap.sockets, config.flags, table, monotonic_now_ns())) {
         out += netstat_row(row, config.flags, names, programs ? &*programs : nullptr);
     }
     return out;

@@ -26,4 +26,7 @@ class WallClock {
     std::int64_t offset_ns_;
 };
 
+// CLOCK_MONOTONIC now, in nanoseconds: the clock of the kernel's event stamps.
+std::uint64_t monotonic_now_ns();
+
 }  // namespace tcpscope
