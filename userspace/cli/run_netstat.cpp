@@ -228,14 +228,12 @@ int run_command(const NetstatConfig& config) {
         ContinuousNetstat continuous(config, netns, path);
         return continuous.run(*sink);
     }
-    // One table: a snapshot, no BPF. The table seeded from it knows no ages
-    // or owners, so those columns print '-'.
+    // One table: a snapshot, no BPF. A live table seeded from it would know
+    // no ages or owners, so it is skipped and those columns print '-'.
     SockDiag diag(path);
     Snapshot snap = take_snapshot(diag, config.family, config.flags.timers);
-    SocketTable table(std::max<std::size_t>(snap.sockets.size(), 1));
-    table.reconcile(snap.sockets, netns, snap.listed_at_ns);
     SystemNames names;
-    write_text(*sink, render_table(snap, config, &table, names));
+    write_text(*sink, render_table(snap, config, nullptr, names));
     sink->flush();
     return exit_code::kOk;
 }

@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <charconv>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,39 @@ constexpr std::size_t kAddressWidth = 23;
 constexpr std::size_t kProgramBytes = 19;
 // /proc/net/tcp prints timers in USER_HZ ticks.
 constexpr std::uint32_t kMsPerTick = 10;
+
+// The hot path of a 100k-socket table: plain appends, no format parsing.
+void pad_right(std::string& out, std::string_view text, std::size_t width) {
+    out += text;
+    if (text.size() < width) {
+        out.append(width - text.size(), ' ');
+    }
+}
+
+void pad_left(std::string& out, std::uint64_t number, std::size_t width) {
+    char digits[24];
+    auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), number);
+    std::size_t len = static_cast<std::size_t>(end - digits);
+    if (len < width) {
+        out.append(width - len, ' ');
+    }
+    out.append(digits, len);
+}
+
+// inet_ntoa's text without going through printf.
+std::string dotted_quad(const IpAddress& addr) {
+    std::string out;
+    out.reserve(15);
+    for (int i = 0; i < 4; ++i) {
+        if (i > 0) {
+            out += '.';
+        }
+        char digits[4];
+        auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), addr.bytes[i]);
+        out.append(digits, end);
+    }
+    return out;
+}
 
 bool is_v4_mapped(const IpAddress& addr) {
     static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -115,10 +149,10 @@ bool netstat_shows(const NetstatFlags& flags, const ListedSocket& socket) {
 std::string netstat_host(const IpAddress& addr, bool numeric, NameLookup& names) {
     if (addr.family == AF_INET) {
         if (numeric || addr.is_unspecified()) {
-            return to_string(addr);
+            return dotted_quad(addr);
         }
         auto name = addr.bytes[0] == 0 ? names.network_v4(addr) : names.host_v4(addr);
-        return name ? *name : to_string(addr);
+        return name ? *name : dotted_quad(addr);
     }
     std::string text;
     if (numeric) {
@@ -132,12 +166,17 @@ std::string netstat_host(const IpAddress& addr, bool numeric, NameLookup& names)
 }
 
 std::string netstat_endpoint(std::string_view host, std::string_view port, bool wide) {
-    if (wide || host.size() + port.size() <= kShortLen) {
-        return fmt::format("{}:{}", host, port);
+    if (!wide && host.size() + port.size() > kShortLen) {
+        std::size_t port_len = std::min(port.size(), kShortLen - 4);
+        host = host.substr(0, kShortLen - port_len);
+        port = port.substr(0, port_len);
     }
-    std::size_t port_len = std::min(port.size(), kShortLen - 4);
-    std::size_t host_len = kShortLen - port_len;
-    return fmt::format("{}:{}", host.substr(0, host_len), port.substr(0, port_len));
+    std::string out;
+    out.reserve(host.size() + port.size() + 1);
+    out += host;
+    out += ':';
+    out += port;
+    return out;
 }
 
 std::string netstat_timer(std::uint8_t timer, std::uint64_t ticks, unsigned retransmits,
@@ -192,25 +231,38 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
     std::string remote = endpoint(s.daddr, s.dport, flags, names);
     // A request socket is listed as SYN_RECV, as /proc/net/tcp lists it.
     TcpState state = s.state == TcpState::NewSynRecv ? TcpState::SynRecv : s.state;
-    std::string out = fmt::format(
-        "{:<4}  {:>6} {:>6} {:<{}} {:<{}} {:<11}", s.saddr.family == AF_INET6 ? "tcp6" : "tcp",
-        s.rqueue, listener ? 0u : s.wqueue, local, std::max(kAddressWidth, local.size()), remote,
-        std::max(kAddressWidth, remote.size()), state_name(state));
+    std::string out;
+    out.reserve(96);
+    out += s.saddr.family == AF_INET6 ? "tcp6  " : "tcp   ";
+    pad_left(out, s.rqueue, 6);
+    out += ' ';
+    pad_left(out, listener ? 0u : s.wqueue, 6);
+    out += ' ';
+    pad_right(out, local, kAddressWidth);
+    out += ' ';
+    pad_right(out, remote, kAddressWidth);
+    out += ' ';
+    pad_right(out, state_name(state), 11);
     if (flags.extend) {
         std::optional<std::string> user = flags.numeric ? std::nullopt : names.user(s.uid);
-        out += user ? fmt::format(" {:<10} ", *user) : fmt::format(" {:<10} ", s.uid);
-        out += fmt::format("{:<10}", s.inode);
+        out += ' ';
+        pad_right(out, user ? *user : std::to_string(s.uid), 10);
+        out += ' ';
+        pad_right(out, std::to_string(s.inode), 10);
     }
     if (flags.programs) {
         std::optional<std::string> program =
             programs != nullptr && s.inode != 0 ? programs->program(s.inode) : std::nullopt;
-        out += fmt::format(" {:<20}", program ? *program : "-");
+        out += ' ';
+        pad_right(out, program ? *program : "-", 20);
     }
     if (flags.age) {
-        out += fmt::format(" {:<9}", age_text(row.age_ns));
+        out += ' ';
+        pad_right(out, age_text(row.age_ns), 9);
     }
     if (flags.owner) {
-        out += fmt::format(" {:<21}", owner_text(row.owner));
+        out += ' ';
+        pad_right(out, owner_text(row.owner), 21);
     }
     if (flags.timers) {
         auto [retransmits, probes] = timer_counts(s);
