@@ -230,11 +230,26 @@ TEST_F(NetstatDifferential, EveryFlagSetMatchesNetToolsByteForByte) {
 
     const std::string binary = tcpscope_binary();
     for (const char* flags : {"-tan", "-ta", "-tanp", "-tanW", "-tn", "-tln", "-tane", "-tano",
-                              "-4tan", "-6tan", "-taneopW", "-tl", "-t"}) {
+                              "-4tan", "-6tan", "-taneopW", "-tae", "-tlp", "-tl", "-t"}) {
         std::string theirs = run_in(ns, std::string("netstat ") + flags);
         std::string ours = run_in(ns, binary + " netstat " + flags);
         expect_same_table(ours, theirs, flags);
     }
+
+    // Unprivileged, -p sees no process and both tools say so on stderr.
+    const std::string err = "/tmp/tcpscope-netstat-" + std::to_string(getpid()) + ".err";
+    auto as_nobody = [&](const std::string& command) {
+        std::string out = run_in(
+            ns, "setpriv --reuid=65534 --regid=65534 --clear-groups " + command + " 2>" + err);
+        std::string text = read_file(err);
+        unlink(err.c_str());
+        return std::pair{out, text};
+    };
+    auto [their_out, their_err] = as_nobody("netstat -tanp");
+    auto [our_out, our_err] = as_nobody(binary + " netstat -tanp");
+    expect_same_table(our_out, their_out, "-tanp as nobody");
+    EXPECT_EQ(our_err, their_err);
+    EXPECT_NE(their_err.find("you should be root"), std::string::npos) << their_err;
 
     // The states and names the scenario promises are really there.
     std::string all = run_in(ns, "netstat -taneoW");

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 #include <memory>
@@ -132,14 +133,19 @@ ProcPrograms::ProcPrograms(std::string proc_root) {
         incomplete_ = true;
         return;
     }
+    // Our own sock_diag socket is none of the table's business (netstat holds
+    // no socket while it scans), and would turn "No info could be read" into
+    // "Not all processes could be identified" for an unprivileged user.
+    const std::string self = std::to_string(getpid());
     while (dirent* pid_entry = readdir(proc.get())) {
-        if (!all_digits(pid_entry->d_name)) {
+        if (!all_digits(pid_entry->d_name) || self == pid_entry->d_name) {
             continue;
         }
         std::string pid_dir = proc_root + "/" + pid_entry->d_name;
+        errno = 0;
         DirPtr fds(opendir((pid_dir + "/fd").c_str()));
         if (!fds) {
-            incomplete_ = true;
+            incomplete_ = incomplete_ || errno == EACCES;
             continue;
         }
         std::optional<std::string> label;  // read once per pid, on its first socket

@@ -33,7 +33,7 @@ class ProcPrograms : public ProgramLookup {
   public:
     explicit ProcPrograms(std::string proc_root = "/proc");
     std::optional<std::string> program(std::uint64_t inode) override;
-    // True when some process's fds could not be read (not root).
+    // True when some process's fds could not be read (EACCES: not root).
     bool incomplete() const { return incomplete_; }
     bool found_any() const { return !by_inode_.empty(); }
 
