@@ -236,6 +236,14 @@ TEST_F(NetstatDifferential, EveryFlagSetMatchesNetToolsByteForByte) {
         expect_same_table(ours, theirs, flags);
     }
 
+    // -c repeats the whole block; without extras each block is netstat's.
+    std::string repeated = run_in(ns, binary + " netstat -tanp -c 0.2 --count 2 2>/dev/null");
+    std::size_t second = repeated.find("Active Internet", 1);
+    ASSERT_NE(second, std::string::npos) << repeated;
+    std::string once = run_in(ns, "netstat -tanp");
+    expect_same_table(repeated.substr(0, second), once, "-c, first table");
+    expect_same_table(repeated.substr(second), once, "-c, second table");
+
     // Unprivileged, -p sees no process and both tools say so on stderr.
     const std::string err = "/tmp/tcpscope-netstat-" + std::to_string(getpid()) + ".err";
     auto as_nobody = [&](const std::string& command) {
@@ -342,7 +350,9 @@ TEST_F(NetstatDifferential, ContinuousTablesShowAgesOwnersAndShortLivedSockets) 
     auto begin = std::sregex_iterator(out.begin(), out.end(), died);
     EXPECT_EQ(std::distance(begin, std::sregex_iterator()), 3) << out;
     EXPECT_NE(out.find("TIME_WAIT"), std::string::npos) << out;
+    // The stream saw everything: reconciliation had nothing to correct.
     EXPECT_EQ(run.summary.count("corrections"), 1u) << run.stderr_text;
+    EXPECT_EQ(run.summary["corrections"], 0u) << run.stderr_text << run.stdout_text;
     EXPECT_EQ(run.summary["tables"], 4u) << run.stderr_text;
 }
 

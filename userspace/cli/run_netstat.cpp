@@ -101,13 +101,10 @@ class ContinuousNetstat {
           source_(tracer_.events_fd(), [this](const Transition& t) { on_transition(t); }) {}
 
     int run(LineSink& sink) {
-        spdlog::info("tracing TCP state transitions in netns {}; {}", netns_, tracer_.describe());
-        source_.drain();
-        Snapshot snap = take_snapshot(diag_, config_.family, config_.flags.timers);
-        source_.drain();
-        ReconcileResult seeded = table_.reconcile(snap.sockets, netns_, snap.listed_at_ns);
-        spdlog::debug("seeded {} sockets", seeded.added);
-        closed_at_.clear();
+        ReconcileResult seeded;
+        Snapshot snap = refresh(seeded);
+        spdlog::info("tracing TCP state transitions in netns {}; {} sockets seeded; {}", netns_,
+                     seeded.added, tracer_.describe());
 
         const auto interval = std::chrono::duration_cast<Clock::duration>(
             std::chrono::duration<double>(*config_.interval_s));
@@ -115,7 +112,7 @@ class ContinuousNetstat {
         std::uint32_t tables = 0;
         for (;;) {
             if (tables > 0) {
-                snap = refresh();
+                snap = refresh(corrections_);
             }
             write_text(sink, render_table(snap, config_, &table_, names_));
             if (config_.short_lived) {
@@ -162,12 +159,18 @@ class ContinuousNetstat {
         churn_.observe(t, known, applied);
     }
 
+    // Closes before a listing began are settled by it: their TIME_WAIT
+    // successors were listed or are gone. Later ones wait for the next listing.
+    void forget_closes_before(std::uint64_t listed_at_ns) {
+        std::erase_if(closed_at_, [&](const auto& kv) { return kv.second <= listed_at_ns; });
+    }
+
     // A listing newer than the stream for some sockets, older for others:
     // drain before and after the dump so events during it protect their
     // sockets, and drop listed sockets the stream saw close after the dump
     // began. A TIME_WAIT socket that follows a close we saw is expected, not
-    // a correction.
-    Snapshot refresh() {
+    // a correction. What reconciliation changed is added to `changes`.
+    Snapshot refresh(ReconcileResult& changes) {
         source_.drain();
         Snapshot snap = take_snapshot(diag_, config_.family, config_.flags.timers);
         source_.drain();
@@ -188,14 +191,14 @@ class ContinuousNetstat {
         }
         ReconcileResult r = table_.reconcile(current, netns_, snap.listed_at_ns);
         r.added -= std::min(r.added, expected);
-        corrections_.added += r.added;
-        corrections_.removed += r.removed;
-        corrections_.fixed += r.fixed;
+        changes.added += r.added;
+        changes.removed += r.removed;
+        changes.fixed += r.fixed;
         if (r.total() > 0) {
-            spdlog::debug("reconciliation corrected {} (added={} removed={} fixed={})", r.total(),
+            spdlog::debug("reconciliation changed {} (added={} removed={} fixed={})", r.total(),
                           r.added, r.removed, r.fixed);
         }
-        closed_at_.clear();
+        forget_closes_before(snap.listed_at_ns);
         return snap;
     }
 
