@@ -79,6 +79,14 @@ FakeNames spec_names() {
     return n;
 }
 
+ListedSocket with_timer(ListedSocket s, std::uint8_t timer, std::uint8_t retrans,
+                        std::uint32_t expires_ms) {
+    s.timer = timer;
+    s.retrans = retrans;
+    s.expires_ms = expires_ms;
+    return s;
+}
+
 std::string row(const ListedSocket& s, const NetstatFlags& f, NameLookup& names,
                 ProgramLookup* programs = nullptr) {
     return netstat_row(NetstatRow{s, std::nullopt, std::nullopt}, f, names, programs);
@@ -234,30 +242,25 @@ TEST(NetstatRows, CapturedTaneopWRowsWithTimers) {
     NetstatFlags f = tan();
     f.extend = f.timers = f.programs = f.wide = true;
 
-    ListedSocket syn_sent = sock("10.99.0.1", 40836, "10.99.0.2", 443, TcpState::SynSent, 0, 1);
+    ListedSocket syn_sent =
+        with_timer(sock("10.99.0.1", 40836, "10.99.0.2", 443, TcpState::SynSent, 0, 1), 1, 6, 2600);
     syn_sent.inode = 15253;
-    syn_sent.timer = 1;
-    syn_sent.retrans = 6;
-    syn_sent.expires_ms = 2600;
     syn_sent.retransmits = 6;
     syn_sent.probes = 0;
     EXPECT_EQ(row(syn_sent, f, names, &programs),
               "tcp        0      1 10.99.0.1:40836         10.99.0.2:443           SYN_SENT    0 "
               "         15253      7706/python3         on (2.60/6/0)\n");
 
-    ListedSocket request = sock("10.99.0.1", 80, "10.99.0.2", 55555, TcpState::SynRecv);
+    ListedSocket request =
+        with_timer(sock("10.99.0.1", 80, "10.99.0.2", 55555, TcpState::SynRecv), 1, 3, 6565);
     request.is_request = true;
-    request.timer = 1;
-    request.retrans = 3;
-    request.expires_ms = 6565;
     EXPECT_EQ(row(request, f, names, &programs),
               "tcp        0      0 10.99.0.1:80            10.99.0.2:55555         SYN_RECV    0 "
               "         0          -                    on (6.56/3/0)\n");
 
-    ListedSocket tw = sock("127.0.0.1", 46004, "127.0.0.1", 22, TcpState::TimeWait);
+    ListedSocket tw =
+        with_timer(sock("127.0.0.1", 46004, "127.0.0.1", 22, TcpState::TimeWait), 3, 0, 51409);
     tw.is_timewait = true;
-    tw.timer = 3;
-    tw.expires_ms = 51409;
     EXPECT_EQ(row(tw, f, names, &programs),
               "tcp        0      0 127.0.0.1:46004         127.0.0.1:22            TIME_WAIT   0 "
               "         0          -                    timewait (51.40/0/0)\n");
@@ -267,12 +270,10 @@ TEST(NetstatRows, UserNamesAreNotTruncatedAndUnknownUidsAreNumbers) {
     FakeNames names = spec_names();
     NetstatFlags f;
     f.all = f.extend = f.timers = true;
-    ListedSocket s = sock("127.0.0.1", 59226, "127.0.0.1", 6000, TcpState::Established);
+    ListedSocket s = with_timer(sock("127.0.0.1", 59226, "127.0.0.1", 6000, TcpState::Established),
+                                2, 0, 7198020);
     s.uid = 997;
     s.inode = 18156;
-    s.timer = 2;
-    s.retrans = 0;
-    s.expires_ms = 7198020;
     EXPECT_EQ(row(s, f, names),
               "tcp        0      0 localhost:59226         localhost:x11           ESTABLISHED "
               "systemd-timesync 18156      keepalive (7198.02/0/0)\n");
@@ -299,10 +300,8 @@ TEST(NetstatRows, TimerWordsAndCountsAsProcPrintsThem) {
     FakeNames names;
     NetstatFlags f = tan();
     f.timers = true;
-    ListedSocket s = sock("127.0.0.1", 1, "127.0.0.1", 2, TcpState::Established);
-    s.timer = 2;
-    s.retrans = 4;
-    s.expires_ms = 1000;
+    ListedSocket s =
+        with_timer(sock("127.0.0.1", 1, "127.0.0.1", 2, TcpState::Established), 2, 4, 1000);
     EXPECT_TRUE(row(s, f, names).ends_with(" keepalive (1.00/0/4)\n"));
     s.retransmits = 1;
     s.probes = 5;

@@ -246,7 +246,8 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
     if (flags.extend) {
         std::optional<std::string> user = flags.numeric ? std::nullopt : names.user(s.uid);
         out += ' ';
-        pad_right(out, user ? *user : std::to_string(s.uid), 10);
+        // netstat prints an unnamed uid with %d.
+        pad_right(out, user ? *user : std::to_string(static_cast<std::int32_t>(s.uid)), 10);
         out += ' ';
         pad_right(out, std::to_string(s.inode), 10);
     }
