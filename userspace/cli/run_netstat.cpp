@@ -7,10 +7,8 @@
 #include <cstdio>
 #include <unordered_map>
 
-#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/netns_path.h"
 #include "cli/run_trace.h"
