@@ -78,10 +78,27 @@ struct {
 
 struct {
     __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-    __uint(max_entries, TCPSCOPE_LOSS_SLOTS);
+    __uint(max_entries, TCPSCOPE_CNT_SLOTS);
     __type(key, __u32);
     __type(value, __u64);
-} losses SEC(".maps");
+} counters SEC(".maps");
+
+/* The transition the main program last handled on this CPU, per context
+ * level (0: task, 1: softirq). The backup program handles a transition only
+ * when its level's slot does not hold it: exactly when the kernel's
+ * recursion guard skipped the main program. */
+struct handled_key {
+    __u64 sk;
+    __u32 states; /* oldstate << 8 | newstate */
+    __u32 valid;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 2);
+    __type(key, __u32);
+    __type(value, struct handled_key);
+} handled SEC(".maps");
 
 /* Set while this CPU serves a softirq (network receive, TCP timers): there
  * current is whoever happened to run, never the socket's owner. Reading
@@ -130,9 +147,9 @@ static __always_inline bool port_selected(__u16 sport, __u16 dport)
     return side && (*side & (TCPSCOPE_PORT_EITHER | TCPSCOPE_PORT_REMOTE));
 }
 
-static __always_inline void count_loss(__u32 slot)
+static __always_inline void count(__u32 slot)
 {
-    __u64 *count = bpf_map_lookup_elem(&losses, &slot);
+    __u64 *count = bpf_map_lookup_elem(&counters, &slot);
     if (count)
         *count += 1;
 }
@@ -142,8 +159,8 @@ static __always_inline void copy_comm(char *dst, const char *src)
     __builtin_memcpy(dst, src, TCPSCOPE_COMM_LEN);
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+static __always_inline int handle_transition(struct sock *sk, int oldstate, int newstate,
+                                             __u16 extra_flags)
 {
     if (sk->sk_protocol != IPPROTO_TCP)
         return 0;
@@ -173,7 +190,7 @@ int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
     }
 
     struct socket_info next = {.entered_ns = now};
-    __u16 flags = softirq ? TCPSCOPE_F_SOFTIRQ : 0;
+    __u16 flags = extra_flags | (softirq ? TCPSCOPE_F_SOFTIRQ : 0);
     switch (tcpscope_choose_owner(softirq, oldstate, newstate, sk_err, cached && cached->pid,
                                   listener != NULL)) {
     case TCPSCOPE_OWNER_FROM_CURRENT:
@@ -229,7 +246,7 @@ int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
 
     struct tcpscope_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
     if (!event) {
-        count_loss(TCPSCOPE_LOSS_RINGBUF_FULL);
+        count(TCPSCOPE_CNT_RINGBUF_FULL);
         return 0;
     }
     event->ts_ns = now;
@@ -265,4 +282,46 @@ int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate
     __u64 waiting = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
     bpf_ringbuf_submit(event, waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
     return 0;
+}
+
+static __always_inline struct handled_key *handled_slot(void)
+{
+    __u32 level = in_softirq_context() ? 1 : 0;
+    return bpf_map_lookup_elem(&handled, &level);
+}
+
+/* The main program. A timer interrupt landing while it runs in process
+ * context can run the loopback NET_RX softirq on top, which fires this
+ * tracepoint again; the kernel then skips this program (it is already active
+ * on the CPU) and counts a recursion miss. The backup below catches those. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(on_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+    struct handled_key *slot = handled_slot();
+    if (slot) {
+        slot->sk = (__u64)sk;
+        slot->states = (__u32)oldstate << 8 | (__u32)newstate;
+        slot->valid = 1;
+    }
+    return handle_transition(sk, oldstate, newstate, 0);
+}
+
+/* Attached after the main program, so it runs right after it for the same
+ * tracepoint hit. It handles the transition only if the main program did not
+ * record it at this context level. Checking the recorded key, not a "main is
+ * busy" flag, matters: the interrupt can land in the trampoline before the
+ * main body starts or after it ends. */
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(recover_inet_sock_set_state, struct sock *sk, int oldstate, int newstate)
+{
+    struct handled_key *slot = handled_slot();
+    if (!slot)
+        return 0;
+    __u32 states = (__u32)oldstate << 8 | (__u32)newstate;
+    if (slot->valid && slot->sk == (__u64)sk && slot->states == states) {
+        slot->valid = 0; /* a repeat of the same transition must not match */
+        return 0;
+    }
+    count(TCPSCOPE_CNT_RECOVERED);
+    return handle_transition(sk, oldstate, newstate, TCPSCOPE_F_RECOVERED);
 }

@@ -72,10 +72,11 @@ enum tcpscope_port_side {
     TCPSCOPE_PORT_REMOTE = 1 << 2,
 };
 
-/* Slots of the per-CPU loss counter array. */
-enum tcpscope_loss_slot {
-    TCPSCOPE_LOSS_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve() failed */
-    TCPSCOPE_LOSS_SLOTS = 1,
+/* Slots of the per-CPU counter array. */
+enum tcpscope_counter_slot {
+    TCPSCOPE_CNT_RINGBUF_FULL = 0, /* bpf_ringbuf_reserve() failed: event lost */
+    TCPSCOPE_CNT_RECOVERED = 1,    /* the kernel skipped the main program; the backup ran */
+    TCPSCOPE_CNT_SLOTS = 2,
 };
 
 #endif /* TCPSCOPE_EVENT_H */

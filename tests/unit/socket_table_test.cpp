@@ -1,6 +1,9 @@
 #include <gtest/gtest.h>
 
+#include "core/socket_filter.h"
 #include "core/socket_table.h"
+
+#include <sys/socket.h>
 #include "unit/event_builder.h"
 
 namespace tcpscope {
@@ -182,6 +185,31 @@ TEST(SocketTableReconcile, LeavesOtherNamespacesAlone) {
     auto r = table.reconcile({}, kNetns, 100);
     EXPECT_EQ(r.removed, 0u);
     EXPECT_NE(table.find(1), nullptr);
+}
+
+}  // namespace
+}  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+TEST(SocketFilter, MatchesLikeTheKernelFilter) {
+    SocketFilter any;
+    EXPECT_TRUE(any.matches(AF_INET, 1, 2));
+
+    SocketFilter v6{AF_INET6, {}};
+    EXPECT_FALSE(v6.matches(AF_INET, 1, 2));
+    EXPECT_TRUE(v6.matches(AF_INET6, 1, 2));
+
+    SocketFilter ports{0,
+                       {{80, PortSide::Either}, {8080, PortSide::Local}, {443, PortSide::Remote}}};
+    EXPECT_TRUE(ports.matches(AF_INET, 80, 5));
+    EXPECT_TRUE(ports.matches(AF_INET, 5, 80));
+    EXPECT_TRUE(ports.matches(AF_INET, 8080, 5));
+    EXPECT_FALSE(ports.matches(AF_INET, 5, 8080));
+    EXPECT_TRUE(ports.matches(AF_INET, 5, 443));
+    EXPECT_FALSE(ports.matches(AF_INET, 443, 5));
+    EXPECT_FALSE(ports.matches(AF_INET, 1, 2));
 }
 
 }  // namespace

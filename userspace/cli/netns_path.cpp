@@ -7,12 +7,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <dirent.h>
-
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <memory>
+#include <filesystem>
 #include <stdexcept>
 
 namespace tcpscope {
@@ -44,51 +43,37 @@ std::uint32_t resolve_netns(const std::string& spec) {
     return static_cast<std::uint32_t>(st.st_ino);
 }
 
-std::uint32_t current_netns_inode() {
-    return resolve_netns("/proc/self/ns/net");
-}
-
 namespace {
 
-bool names_inode(const std::string& path, std::uint32_t inode) {
+bool names_netns_inode(const std::string& path, std::uint32_t inode) {
     struct stat st {};
     return stat(path.c_str(), &st) == 0 && st.st_ino == inode;
 }
 
-std::optional<std::string> find_in_dir(const char* dir, const char* suffix, std::uint32_t inode) {
-    std::unique_ptr<DIR, int (*)(DIR*)> d(opendir(dir), closedir);
-    if (!d) {
-        return std::nullopt;
-    }
-    while (dirent* e = readdir(d.get())) {
-        if (e->d_name[0] == '.') {
-            continue;
-        }
-        std::string path = std::string(dir) + "/" + e->d_name + suffix;
-        if (names_inode(path, inode)) {
-            return path;
-        }
-    }
-    return std::nullopt;
-}
-
 }  // namespace
 
-std::optional<std::string> netns_open_path(const std::string& spec) {
+std::string netns_path_for(const std::string& spec) {
     std::uint32_t inode = resolve_netns(spec);
-    if (inode == current_netns_inode()) {
-        return std::nullopt;
-    }
-    if (names_inode(spec, inode)) {
+    if (!std::all_of(spec.begin(), spec.end(), [](char c) { return c >= '0' && c <= '9'; })) {
         return spec;
     }
-    for (auto [dir, suffix] : {std::pair{"/run/netns", ""}, std::pair{"/proc", "/ns/net"}}) {
-        if (auto path = find_in_dir(dir, suffix, inode)) {
-            return path;
+    for (const char* dir : {"/run/netns", "/proc"}) {
+        std::error_code ec;
+        for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+            std::string path = entry.path().string();
+            if (std::string_view(dir) == "/proc") {
+                path += "/ns/net";
+            }
+            if (names_netns_inode(path, inode)) {
+                return path;
+            }
         }
     }
-    throw std::invalid_argument("--netns: no /run/netns entry or process is in netns " + spec +
-                                "; pass a path instead");
+    throw std::invalid_argument("--netns: no process or /run/netns entry has netns inode " + spec);
+}
+
+std::uint32_t current_netns_inode() {
+    return resolve_netns("/proc/self/ns/net");
 }
 
 }  // namespace tcpscope

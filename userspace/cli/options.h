@@ -39,6 +39,7 @@ struct TraceConfig {
     std::size_t rotate_bytes = 0;
     std::size_t rotate_files = 3;
     bool stats = false;
+    double reconcile_s = 10;  // 0: never reconcile against sock_diag
 };
 
 struct NetstatConfig {

@@ -11,6 +11,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/netns_path.h"
+#include "cli/privileges.h"
 #include "cli/run_trace.h"
 #include "cli/stop_signal.h"
 #include "cli/system_names.h"
@@ -99,6 +100,11 @@ class ContinuousNetstat {
           source_(tracer_.events_fd(), [this](const Transition& t) { on_transition(t); }) {}
 
     int run(LineSink& sink) {
+        // Attached, and the listing socket is open: nothing below needs a
+        // capability, except -p reading other users' /proc/PID/fd.
+        if (!config_.flags.programs) {
+            drop_all_capabilities();
+        }
         ReconcileResult seeded;
         Snapshot snap = refresh(seeded);
         spdlog::info("tracing TCP state transitions in netns {}; {} sockets seeded; {}", netns_,
@@ -219,8 +225,10 @@ int run_command(const NetstatConfig& config) {
     std::optional<std::string> path;
     std::uint32_t netns = 0;
     if (config.netns) {
-        path = netns_open_path(*config.netns);
         netns = resolve_netns(*config.netns);
+        if (netns != current_netns_inode()) {
+            path = netns_path_for(*config.netns);
+        }
     } else {
         netns = current_netns_inode();
     }

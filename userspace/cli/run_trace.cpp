@@ -1,10 +1,14 @@
 #include "cli/run_trace.h"
 
+#include <chrono>
+
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
+#include "cli/privileges.h"
+#include "cli/reconciler.h"
 #include "cli/stop_signal.h"
 #include "core/socket_table.h"
 #include "kernel/ring_source.h"
@@ -32,12 +36,12 @@ void print_snapshot(const SocketTable& table, const WallClock& clock, bool json,
 
 std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::uint64_t malformed,
                          const SocketTable& table) {
-    std::uint64_t lost = kernel.ringbuf_full + kernel.recursion_misses + malformed;
     return fmt::format(
-        "events={} lost={} (ringbuf_full={} recursion_misses={} malformed={}) history_gaps={} "
-        "sockets_seen={} sockets_live={} evicted={}",
-        events, lost, kernel.ringbuf_full, kernel.recursion_misses, malformed,
-        table.counters().gaps, table.counters().inserted, table.size(), table.counters().evictions);
+        "events={} lost={} (ringbuf_full={} unrecovered={} malformed={}) recursion_misses={} "
+        "recovered={} history_gaps={} sockets_seen={} sockets_live={} evicted={}",
+        events, kernel.lost() + malformed, kernel.ringbuf_full, kernel.unrecovered(), malformed,
+        kernel.recursion_misses, kernel.recovered, table.counters().gaps, table.counters().inserted,
+        table.size(), table.counters().evictions);
 }
 
 std::unique_ptr<LineSink> open_output(const TraceConfig& config) {
@@ -46,12 +50,86 @@ std::unique_ptr<LineSink> open_output(const TraceConfig& config) {
                : make_stdout_sink();
 }
 
+namespace {
+
+// Watches the counters once a second: warns when events are lost or the
+// table evicts, and reconciles the table after a loss or on its schedule.
+class Watchdog {
+  public:
+    Watchdog(const Tracer& tracer, SocketTable& table, RingSource& source, Reconciler* reconciler,
+             double reconcile_s)
+        : tracer_(tracer),
+          table_(table),
+          source_(source),
+          reconciler_(reconciler),
+          reconcile_every_(std::chrono::duration_cast<Clock::duration>(
+              std::chrono::duration<double>(reconcile_s))),
+          next_reconcile_(Clock::now() + reconcile_every_) {}
+
+    void tick() {
+        KernelLosses losses = tracer_.losses();
+        const TableCounters& table = table_.counters();
+        bool lost_more = losses.lost() > last_.lost() || table.gaps > last_gaps_;
+        if (lost_more) {
+            spdlog::warn("events lost: ringbuf_full={} unrecovered={} history_gaps={}",
+                         losses.ringbuf_full, losses.unrecovered(), table.gaps);
+        }
+        if (table.evictions > last_evictions_) {
+            spdlog::warn("live table full at {} sockets: evicted {} idlest; raise --max-sockets",
+                         table_.capacity(), table.evictions - last_evictions_);
+        }
+        last_ = losses;
+        last_gaps_ = table.gaps;
+        last_evictions_ = table.evictions;
+
+        auto now = Clock::now();
+        if (reconciler_ != nullptr && (lost_more || now >= next_reconcile_)) {
+            ReconcileResult r = reconciler_->run(table_, source_);
+            if (r.total() > 0) {
+                spdlog::info("reconciled the live table: {} added, {} removed, {} fixed", r.added,
+                             r.removed, r.fixed);
+            }
+            next_reconcile_ = now + reconcile_every_;
+        }
+    }
+
+  private:
+    using Clock = std::chrono::steady_clock;
+    const Tracer& tracer_;
+    SocketTable& table_;
+    RingSource& source_;
+    Reconciler* reconciler_;
+    Clock::duration reconcile_every_;
+    Clock::time_point next_reconcile_;
+    KernelLosses last_;
+    std::uint64_t last_gaps_ = 0;
+    std::uint64_t last_evictions_ = 0;
+};
+
+std::string reconcile_summary(const Reconciler* reconciler) {
+    if (reconciler == nullptr) {
+        return "reconciled=off";
+    }
+    const ReconcileResult& c = reconciler->corrections();
+    return fmt::format("reconciled={} corrections={} (added={} removed={} fixed={})",
+                       reconciler->runs(), c.total(), c.added, c.removed, c.fixed);
+}
+
+}  // namespace
+
 int run_command(const TraceConfig& config) {
     install_snapshot_handler();
     TracerOptions options = tracer_options(config.filters, config.tuning);
     std::unique_ptr<LineSink> sink = open_output(config);
 
     Tracer tracer(options);
+    std::unique_ptr<Reconciler> reconciler;
+    if (config.reconcile_s > 0) {
+        reconciler = std::make_unique<Reconciler>(
+            config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0);
+    }
+    drop_all_capabilities();
+
     SocketTable table(config.tuning.max_sockets);
     WallClock formatter_clock = WallClock::from_system();
     TraceFormatter formatter(formatter_clock);
@@ -65,12 +143,17 @@ int run_command(const TraceConfig& config) {
         table.apply(t);
         sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
     });
+    if (reconciler) {
+        reconciler->seed(table, source);
+    }
 
-    spdlog::info("tracing TCP state transitions{}; {}",
+    spdlog::info("tracing TCP state transitions{}; {}; capabilities dropped",
                  options.netns ? fmt::format(" in netns {}", options.netns) : std::string(),
                  tracer.describe());
 
-    // Ticks every 100 ms: a SIGUSR1 prints the live table; --stats every 10th.
+    // Ticks every 100 ms: a SIGUSR1 prints the live table; the watchdog and
+    // --stats run every 10th tick.
+    Watchdog watchdog(tracer, table, source, reconciler.get(), config.reconcile_s);
     LoopOptions loop;
     loop.duration_s = config.duration_s;
     loop.tick_every = std::chrono::milliseconds(100);
@@ -79,13 +162,22 @@ int run_command(const TraceConfig& config) {
         if (snapshot_requested()) {
             print_snapshot(table, formatter_clock, config.json, *sink);
         }
-        if (config.stats && ++ticks % 10 == 0) {
-            spdlog::info("stats: {}",
-                         loss_summary(events, tracer.losses(), source.malformed(), table));
+        if (++ticks % 10 != 0) {
+            return;
+        }
+        watchdog.tick();
+        if (config.stats) {
+            spdlog::info("stats: {} {}",
+                         loss_summary(events, tracer.losses(), source.malformed(), table),
+                         reconcile_summary(reconciler.get()));
         }
     };
     run_event_loop(source, *sink, loop);
-    spdlog::info("{}", loss_summary(events, tracer.losses(), source.malformed(), table));
+    if (reconciler && !sink->broken()) {
+        watchdog.tick();  // a loss in the last second still gets reconciled
+    }
+    spdlog::info("{} {}", loss_summary(events, tracer.losses(), source.malformed(), table),
+                 reconcile_summary(reconciler.get()));
     return exit_code::kOk;
 }
 

@@ -36,6 +36,11 @@ Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
         ->check(CLI::Range(1, 1000))
         ->type_name("N");
     cmd->add_flag("--stats", c.stats, "print counters to stderr every second");
+    cmd->add_option("--reconcile", c.reconcile_s,
+                    "check the live table against the kernel every SECONDS and after any "
+                    "loss (0: never)")
+        ->check(CLI::Range(0.0, 86400.0))
+        ->type_name("SECONDS");
 
     return [flags]() -> Finished {
         TraceConfig config = flags->config;

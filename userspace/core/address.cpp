@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "core/text_append.h"
+
 namespace tcpscope {
 
 bool IpAddress::is_unspecified() const {
@@ -12,21 +14,34 @@ bool IpAddress::is_unspecified() const {
     return std::all_of(bytes.begin(), bytes.begin() + len, [](std::uint8_t b) { return b == 0; });
 }
 
-std::string to_string(const IpAddress& addr) {
-    char text[INET6_ADDRSTRLEN] = {};
-    int af = addr.family == AF_INET6 ? AF_INET6 : AF_INET;
-    if (inet_ntop(af, addr.bytes.data(), text, sizeof(text)) == nullptr) {
-        return "?";
+void append_address(std::string& out, const IpAddress& addr) {
+    if (addr.family != AF_INET6) {
+        // inet_ntop goes through sprintf for IPv4; this runs per event.
+        for (int i = 0; i < 4; ++i) {
+            if (i > 0) {
+                out += '.';
+            }
+            append_uint(out, addr.bytes[static_cast<std::size_t>(i)]);
+        }
+        return;
     }
-    return text;
+    char text[INET6_ADDRSTRLEN] = {};
+    out += inet_ntop(AF_INET6, addr.bytes.data(), text, sizeof(text)) ? text : "?";
 }
 
-std::string format_endpoint(const IpAddress& addr, std::optional<std::uint16_t> port) {
+std::string to_string(const IpAddress& addr) {
     std::string out;
+    append_address(out, addr);
+    return out;
+}
+
+void append_endpoint(std::string& out, const IpAddress& addr, std::optional<std::uint16_t> port) {
     if (addr.family == AF_INET6) {
-        out = "[" + to_string(addr) + "]";
+        out += '[';
+        append_address(out, addr);
+        out += ']';
     } else {
-        out = to_string(addr);
+        append_address(out, addr);
     }
     out += ':';
     if (!port) {
@@ -34,8 +49,13 @@ std::string format_endpoint(const IpAddress& addr, std::optional<std::uint16_t> 
     } else if (*port == 0) {
         out += '*';  // no peer (a listener), as netstat prints it
     } else {
-        out += std::to_string(*port);
+        append_uint(out, *port);
     }
+}
+
+std::string format_endpoint(const IpAddress& addr, std::optional<std::uint16_t> port) {
+    std::string out;
+    append_endpoint(out, addr, port);
     return out;
 }
 

@@ -19,8 +19,10 @@ struct IpAddress {
 
 // inet_ntop form: "10.0.0.1", "::1", "::ffff:127.0.0.1".
 std::string to_string(const IpAddress& addr);
+void append_address(std::string& out, const IpAddress& addr);
 
 // "10.0.0.1:80", "[::1]:80"; an unknown port prints as "-", port 0 as "*".
 std::string format_endpoint(const IpAddress& addr, std::optional<std::uint16_t> port);
+void append_endpoint(std::string& out, const IpAddress& addr, std::optional<std::uint16_t> port);
 
 }  // namespace tcpscope

@@ -4,26 +4,16 @@
 
 #include <fmt/format.h>
 
+#include "core/text_append.h"
+
 namespace tcpscope {
 namespace {
 
-struct Split {
-    std::tm utc{};
-    long micros = 0;
-};
+constexpr std::int64_t kNsPerSec = 1'000'000'000;
 
-Split split(std::int64_t realtime_ns) {
-    std::int64_t secs = realtime_ns / 1'000'000'000;
-    std::int64_t rem = realtime_ns % 1'000'000'000;
-    if (rem < 0) {
-        rem += 1'000'000'000;
-        --secs;
-    }
-    Split out;
-    std::time_t t = static_cast<std::time_t>(secs);
-    gmtime_r(&t, &out.utc);
-    out.micros = static_cast<long>(rem / 1000);
-    return out;
+std::int64_t floor_div(std::int64_t a, std::int64_t b) {
+    std::int64_t q = a / b;
+    return (a % b < 0) ? q - 1 : q;
 }
 
 }  // namespace
@@ -39,17 +29,44 @@ WallClock WallClock::from_system() {
     return WallClock(ns(real) - ns(mono));
 }
 
+const WallClock::SecondCache& WallClock::calendar(std::int64_t second) const {
+    if (cache_.second != second) {
+        std::tm utc{};
+        std::time_t t = static_cast<std::time_t>(second);
+        gmtime_r(&t, &utc);
+        cache_.second = second;
+        cache_.date =
+            fmt::format("{:04}-{:02}-{:02}T", utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday);
+        cache_.time = fmt::format("{:02}:{:02}:{:02}", utc.tm_hour, utc.tm_min, utc.tm_sec);
+    }
+    return cache_;
+}
+
+void WallClock::append_time_of_day(std::string& out, std::uint64_t monotonic_ns) const {
+    std::int64_t ns = to_realtime_ns(monotonic_ns);
+    std::int64_t second = floor_div(ns, kNsPerSec);
+    out += calendar(second).time;
+    out += '.';
+    append_zero_padded(out, static_cast<std::uint64_t>((ns - second * kNsPerSec) / 1000), 6);
+}
+
+void WallClock::append_rfc3339(std::string& out, std::uint64_t monotonic_ns) const {
+    std::int64_t second = floor_div(to_realtime_ns(monotonic_ns), kNsPerSec);
+    out += calendar(second).date;
+    append_time_of_day(out, monotonic_ns);
+    out += 'Z';
+}
+
 std::string WallClock::rfc3339(std::uint64_t monotonic_ns) const {
-    Split s = split(to_realtime_ns(monotonic_ns));
-    return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z", s.utc.tm_year + 1900,
-                       s.utc.tm_mon + 1, s.utc.tm_mday, s.utc.tm_hour, s.utc.tm_min, s.utc.tm_sec,
-                       s.micros);
+    std::string out;
+    append_rfc3339(out, monotonic_ns);
+    return out;
 }
 
 std::string WallClock::time_of_day(std::uint64_t monotonic_ns) const {
-    Split s = split(to_realtime_ns(monotonic_ns));
-    return fmt::format("{:02}:{:02}:{:02}.{:06}", s.utc.tm_hour, s.utc.tm_min, s.utc.tm_sec,
-                       s.micros);
+    std::string out;
+    append_time_of_day(out, monotonic_ns);
+    return out;
 }
 
 std::uint64_t monotonic_now_ns() {

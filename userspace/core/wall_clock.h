@@ -1,6 +1,7 @@
 // Turns the kernel's CLOCK_MONOTONIC event stamps into wall-clock text.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <string>
 
@@ -19,11 +20,24 @@ class WallClock {
     }
     // "2026-11-26T04:31:02.123456Z"
     std::string rfc3339(std::uint64_t monotonic_ns) const;
+    void append_rfc3339(std::string& out, std::uint64_t monotonic_ns) const;
     // "04:31:02.123456" (UTC)
     std::string time_of_day(std::uint64_t monotonic_ns) const;
+    void append_time_of_day(std::string& out, std::uint64_t monotonic_ns) const;
 
   private:
+    // The calendar part of the last second formatted: events come in bursts
+    // within one second, and gmtime_r per event is the costly part. Not
+    // thread-safe; each consumer thread owns its clock.
+    struct SecondCache {
+        std::int64_t second = INT64_MIN;
+        std::string date;  // "2026-11-26T"
+        std::string time;  // "04:31:02"
+    };
+    const SecondCache& calendar(std::int64_t second) const;
+
     std::int64_t offset_ns_;
+    mutable SecondCache cache_;
 };
 
 // CLOCK_MONOTONIC now, in nanoseconds: the clock of the kernel's event stamps.

@@ -135,10 +135,13 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
         }
     }
 
-    // The context flag must be live before the first transition is judged.
+    // The context flag must be live before the first transition is judged,
+    // and the backup must come after the main program: tracepoint probes run
+    // in attach order, and the backup checks what the main one recorded.
     impl_->attach(skel->progs.on_softirq_entry);
     impl_->attach(skel->progs.on_softirq_exit);
     impl_->attach(skel->progs.on_inet_sock_set_state);
+    impl_->attach(skel->progs.recover_inet_sock_set_state);
 }
 
 Tracer::~Tracer() = default;
@@ -147,26 +150,46 @@ int Tracer::events_fd() const {
     return bpf_map__fd(impl_->skel->maps.events);
 }
 
+namespace {
+
+__u64 sum_per_cpu(bpf_map* map, __u32 slot) {
+    int ncpus = libbpf_num_possible_cpus();
+    if (ncpus <= 0) {
+        return 0;
+    }
+    std::vector<__u64> per_cpu(static_cast<std::size_t>(ncpus));
+    if (bpf_map__lookup_elem(map, &slot, sizeof(slot), per_cpu.data(),
+                             per_cpu.size() * sizeof(__u64), 0) != 0) {
+        return 0;
+    }
+    __u64 total = 0;
+    for (__u64 v : per_cpu) {
+        total += v;
+    }
+    return total;
+}
+
+__u64 recursion_misses_of(bpf_program* prog) {
+    bpf_prog_info info{};
+    __u32 len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) {
+        return 0;
+    }
+    return info.recursion_misses;
+}
+
+}  // namespace
+
 KernelLosses Tracer::losses() const {
     KernelLosses out;
     tcpscope_bpf* skel = impl_->skel.get();
-
-    int ncpus = libbpf_num_possible_cpus();
-    if (ncpus > 0) {
-        std::vector<__u64> per_cpu(static_cast<std::size_t>(ncpus));
-        __u32 slot = TCPSCOPE_LOSS_RINGBUF_FULL;
-        if (bpf_map__lookup_elem(skel->maps.losses, &slot, sizeof(slot), per_cpu.data(),
-                                 per_cpu.size() * sizeof(__u64), 0) == 0) {
-            for (__u64 v : per_cpu) {
-                out.ringbuf_full += v;
-            }
-        }
-    }
+    out.ringbuf_full = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RINGBUF_FULL);
+    out.recovered = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RECOVERED);
     for (bpf_program* prog : impl_->attached) {
-        bpf_prog_info info{};
-        __u32 len = sizeof(info);
-        if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) {
-            out.recursion_misses += info.recursion_misses;
+        if (prog == skel->progs.on_inet_sock_set_state) {
+            out.recursion_misses += recursion_misses_of(prog);
+        } else {
+            out.other_misses += recursion_misses_of(prog);
         }
     }
     return out;
@@ -174,7 +197,7 @@ KernelLosses Tracer::losses() const {
 
 std::string Tracer::describe() const {
     return fmt::format(
-        "{} programs attached (tp_btf inet_sock_set_state, softirq_entry, "
+        "{} programs attached (tp_btf: inet_sock_set_state main and backup, softirq_entry, "
         "softirq_exit)",
         impl_->attached.size());
 }

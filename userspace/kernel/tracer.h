@@ -8,14 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/socket_filter.h"
+
 namespace tcpscope {
-
-enum class PortSide : std::uint8_t { Either, Local, Remote };
-
-struct PortRule {
-    std::uint16_t port = 0;
-    PortSide side = PortSide::Either;
-};
 
 struct TracerOptions {
     std::uint32_t netns = 0;  // netns inode to trace, 0: all
@@ -41,7 +36,15 @@ class StartupError : public std::runtime_error {
 
 struct KernelLosses {
     std::uint64_t ringbuf_full = 0;      // bpf_ringbuf_reserve() failures, all CPUs
-    std::uint64_t recursion_misses = 0;  // runs the kernel skipped, all our programs
+    std::uint64_t recursion_misses = 0;  // main program runs the kernel skipped
+    std::uint64_t recovered = 0;         // of those, transitions the backup program handled
+    std::uint64_t other_misses = 0;      // skipped runs of the backup and softirq programs
+
+    // Skipped by the kernel and not recovered: truly lost.
+    std::uint64_t unrecovered() const {
+        return recursion_misses > recovered ? recursion_misses - recovered : 0;
+    }
+    std::uint64_t lost() const { return ringbuf_full + unrecovered(); }
 };
 
 class Tracer {

@@ -53,6 +53,19 @@ std::string escape_for_terminal(std::string_view raw) {
 }
 
 void append_json_string_body(std::string& out, std::string_view raw) {
+    // Fast path: printable ASCII without quotes or backslashes goes as is.
+    bool plain = true;
+    for (char c : raw) {
+        auto b = static_cast<unsigned char>(c);
+        if (b < 0x20 || b >= 0x7F || b == '"' || b == '\\') {
+            plain = false;
+            break;
+        }
+    }
+    if (plain) {
+        out.append(raw);
+        return;
+    }
     for (std::size_t i = 0; i < raw.size();) {
         auto b = static_cast<unsigned char>(raw[i]);
         if (b == '"' || b == '\\') {

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "core/text_append.h"
 #include "views/escape.h"
 
 namespace tcpscope {
@@ -14,7 +15,7 @@ void JsonObject::key(std::string_view k) {
     }
     first_ = false;
     out_ += '"';
-    append_json_string_body(out_, k);
+    out_ += k;  // keys are our own identifiers: nothing to escape
     out_ += "\":";
 }
 
@@ -28,13 +29,18 @@ JsonObject& JsonObject::field(std::string_view k, std::string_view value) {
 
 JsonObject& JsonObject::field(std::string_view k, std::int64_t value) {
     key(k);
-    fmt::format_to(std::back_inserter(out_), "{}", value);
+    if (value < 0) {
+        out_ += '-';
+        append_uint(out_, static_cast<std::uint64_t>(0) - static_cast<std::uint64_t>(value));
+    } else {
+        append_uint(out_, static_cast<std::uint64_t>(value));
+    }
     return *this;
 }
 
 JsonObject& JsonObject::field(std::string_view k, std::uint64_t value) {
     key(k);
-    fmt::format_to(std::back_inserter(out_), "{}", value);
+    append_uint(out_, value);
     return *this;
 }
 

@@ -12,7 +12,10 @@ namespace tcpscope {
 
 class JsonObject {
   public:
-    JsonObject() { out_ = "{"; }
+    JsonObject() {
+        out_.reserve(320);
+        out_ += '{';  // not `= "{"`: g++ 12 -Wrestrict misfires on that when inlined
+    }
 
     JsonObject& field(std::string_view key, std::string_view value);
     JsonObject& field(std::string_view key, const char* value) {
@@ -31,6 +34,17 @@ class JsonObject {
     JsonObject& null_field(std::string_view key);
     // Inserts an already-serialised JSON value (array or object).
     JsonObject& raw_field(std::string_view key, std::string_view json);
+
+    // A string value written by append(std::string&) straight into the
+    // object; for values that never need escaping (timestamps, addresses).
+    template <typename Append>
+    JsonObject& plain_string_field(std::string_view k, Append&& append) {
+        key(k);
+        out_ += '"';
+        append(out_);
+        out_ += '"';
+        return *this;
+    }
 
     template <typename T>
     JsonObject& optional_field(std::string_view key, const std::optional<T>& value) {

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/errno_name.h"
+#include "core/text_append.h"
 #include "views/escape.h"
 
 namespace tcpscope {
@@ -20,24 +21,6 @@ constexpr std::size_t kAddressWidth = 23;
 constexpr std::size_t kProgramBytes = 19;
 // /proc/net/tcp prints timers in USER_HZ ticks.
 constexpr std::uint32_t kMsPerTick = 10;
-
-// The hot path of a 100k-socket table: plain appends, no format parsing.
-void pad_right(std::string& out, std::string_view text, std::size_t width) {
-    out += text;
-    if (text.size() < width) {
-        out.append(width - text.size(), ' ');
-    }
-}
-
-void pad_left(std::string& out, std::uint64_t number, std::size_t width) {
-    char digits[24];
-    auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), number);
-    std::size_t len = static_cast<std::size_t>(end - digits);
-    if (len < width) {
-        out.append(width - len, ' ');
-    }
-    out.append(digits, len);
-}
 
 // inet_ntoa's text without going through printf.
 std::string dotted_quad(const IpAddress& addr) {
@@ -234,36 +217,36 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
     std::string out;
     out.reserve(96);
     out += s.saddr.family == AF_INET6 ? "tcp6  " : "tcp   ";
-    pad_left(out, s.rqueue, 6);
+    append_right(out, std::to_string(s.rqueue), 6);
     out += ' ';
-    pad_left(out, listener ? 0u : s.wqueue, 6);
+    append_right(out, std::to_string(listener ? 0u : s.wqueue), 6);
     out += ' ';
-    pad_right(out, local, kAddressWidth);
+    append_left(out, local, kAddressWidth);
     out += ' ';
-    pad_right(out, remote, kAddressWidth);
+    append_left(out, remote, kAddressWidth);
     out += ' ';
-    pad_right(out, state_name(state), 11);
+    append_left(out, state_name(state), 11);
     if (flags.extend) {
         std::optional<std::string> user = flags.numeric ? std::nullopt : names.user(s.uid);
         out += ' ';
         // netstat prints an unnamed uid with %d.
-        pad_right(out, user ? *user : std::to_string(static_cast<std::int32_t>(s.uid)), 10);
+        append_left(out, user ? *user : std::to_string(static_cast<std::int32_t>(s.uid)), 10);
         out += ' ';
-        pad_right(out, std::to_string(s.inode), 10);
+        append_left(out, std::to_string(s.inode), 10);
     }
     if (flags.programs) {
         std::optional<std::string> program =
             programs != nullptr && s.inode != 0 ? programs->program(s.inode) : std::nullopt;
         out += ' ';
-        pad_right(out, program ? *program : "-", 20);
+        append_left(out, program ? *program : "-", 20);
     }
     if (flags.age) {
         out += ' ';
-        pad_right(out, age_text(row.age_ns), 9);
+        append_left(out, age_text(row.age_ns), 9);
     }
     if (flags.owner) {
         out += ' ';
-        pad_right(out, owner_text(row.owner), 21);
+        append_left(out, owner_text(row.owner), 21);
     }
     if (flags.timers) {
         auto [retransmits, probes] = timer_counts(s);

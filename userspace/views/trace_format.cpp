@@ -2,19 +2,38 @@
 
 #include <sys/socket.h>
 
-#include <fmt/format.h>
-
 #include "core/errno_name.h"
+#include "core/text_append.h"
 #include "views/escape.h"
 #include "views/json_writer.h"
 
 namespace tcpscope {
 namespace {
 
-constexpr auto kTextRow = "{:<15} {:<7} {:<16} {:<21} {:<21} {:<26} {:>10}";
+// Column widths of the text row: TIME PID COMM LADDR:LPORT RADDR:RPORT OLD -> NEW MS.
+constexpr std::size_t kTimeWidth = 15;
+constexpr std::size_t kPidWidth = 7;
+constexpr std::size_t kCommWidth = 16;
+constexpr std::size_t kEndpointWidth = 21;
+constexpr std::size_t kStatesWidth = 26;
+constexpr std::size_t kMsWidth = 10;
 
-std::string transition_text(const Transition& t) {
-    return fmt::format("{} -> {}", state_name(t.old_state), state_name(t.new_state));
+void append_states(std::string& out, const Transition& t) {
+    out += state_name(t.old_state);
+    out += " -> ";
+    out += state_name(t.new_state);
+}
+
+// Appends field, then pads the column to width, then one separating space.
+template <typename Append>
+void column(std::string& out, std::size_t width, Append&& append) {
+    std::size_t start = out.size();
+    append(out);
+    std::size_t used = out.size() - start;
+    if (used < width) {
+        out.append(width - used, ' ');
+    }
+    out += ' ';
 }
 
 }  // namespace
@@ -24,31 +43,55 @@ std::string error_name_of(const Transition& t) {
 }
 
 std::string TraceFormatter::text_header() {
-    return fmt::format(kTextRow, "TIME", "PID", "COMM", "LADDR:LPORT", "RADDR:RPORT", "OLD -> NEW",
-                       "MS") +
-           " ERROR";
+    std::string out;
+    for (auto [text, width] : {std::pair{"TIME", kTimeWidth},
+                               {"PID", kPidWidth},
+                               {"COMM", kCommWidth},
+                               {"LADDR:LPORT", kEndpointWidth},
+                               {"RADDR:RPORT", kEndpointWidth},
+                               {"OLD -> NEW", kStatesWidth}}) {
+        append_left(out, text, width);
+        out += ' ';
+    }
+    append_right(out, "MS", kMsWidth);
+    out += " ERROR";
+    return out;
 }
 
 std::string TraceFormatter::text_line(const Transition& t) const {
-    std::string pid = t.owner ? std::to_string(t.owner->pid) : "-";
-    std::string comm = t.owner ? escape_for_terminal(t.owner->comm) : "-";
-    std::string ms = t.dur_ns ? fmt::format("{:.3f}", static_cast<double>(*t.dur_ns) / 1e6) : "-";
-    std::string line = fmt::format(kTextRow, clock_.time_of_day(t.ts_ns), pid, comm,
-                                   format_endpoint(t.saddr, t.sport),
-                                   format_endpoint(t.daddr, t.dport), transition_text(t), ms);
-    if (std::string err = error_name_of(t); !err.empty()) {
-        line += ' ';
-        line += err;
+    std::string out;
+    out.reserve(160);
+    column(out, kTimeWidth, [&](std::string& o) { clock_.append_time_of_day(o, t.ts_ns); });
+    column(out, kPidWidth,
+           [&](std::string& o) { t.owner ? append_uint(o, t.owner->pid) : void(o += '-'); });
+    column(out, kCommWidth, [&](std::string& o) {
+        o += t.owner ? escape_for_terminal(t.owner->comm) : std::string("-");
+    });
+    column(out, kEndpointWidth, [&](std::string& o) { append_endpoint(o, t.saddr, t.sport); });
+    column(out, kEndpointWidth, [&](std::string& o) { append_endpoint(o, t.daddr, t.dport); });
+    column(out, kStatesWidth, [&](std::string& o) { append_states(o, t); });
+    out.pop_back();  // MS is right-aligned against the states column's space
+    out += ' ';
+    std::string ms;
+    if (t.dur_ns) {
+        append_thousandths(ms, (*t.dur_ns + 500) / 1000);  // ms with 3 decimals
+    } else {
+        ms = "-";
+    }
+    append_right(out, ms, kMsWidth);
+    if (t.sk_err != 0) {
+        out += ' ';
+        out += errno_name(t.sk_err);
     }
     if (t.inferred) {
-        line += " (inferred)";
+        out += " (inferred)";
     }
-    return line;
+    return out;
 }
 
 std::string TraceFormatter::json_line(const Transition& t) const {
     JsonObject json;
-    json.field("ts", clock_.rfc3339(t.ts_ns))
+    json.plain_string_field("ts", [&](std::string& o) { clock_.append_rfc3339(o, t.ts_ns); })
         .field("ts_ns", t.ts_ns)
         .field("cookie", t.cookie)
         .field("netns", static_cast<std::uint64_t>(t.netns));
@@ -58,14 +101,16 @@ std::string TraceFormatter::json_line(const Transition& t) const {
         json.null_field("pid").null_field("comm");
     }
     json.field("family", t.family() == AF_INET6 ? 6 : 4)
-        .field("saddr", to_string(t.saddr))
+        .plain_string_field("saddr", [&](std::string& o) { append_address(o, t.saddr); })
         .optional_field("sport", t.sport)
-        .field("daddr", to_string(t.daddr))
+        .plain_string_field("daddr", [&](std::string& o) { append_address(o, t.daddr); })
         .field("dport", static_cast<std::uint64_t>(t.dport))
         .field("old", state_name(t.old_state))
         .field("new", state_name(t.new_state));
     if (t.dur_ns) {
-        json.raw_field("dur_us", fmt::format("{:.3f}", static_cast<double>(*t.dur_ns) / 1e3));
+        std::string us;
+        append_thousandths(us, *t.dur_ns);  // ns -> us with 3 decimals
+        json.raw_field("dur_us", us);
     } else {
         json.null_field("dur_us");
     }

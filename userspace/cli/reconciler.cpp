@@ -1,0 +1,51 @@
+#include "cli/reconciler.h"
+
+#include <sys/socket.h>
+
+#include "cli/netns_path.h"
+#include "core/wall_clock.h"
+#include "kernel/ring_source.h"
+
+namespace tcpscope {
+Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilter filter,
+                       bool owner_filtered)
+    : diag_(netns_spec ? std::optional<std::string>(netns_path_for(*netns_spec)) : std::nullopt),
+      netns_(netns_spec ? resolve_netns(*netns_spec) : current_netns_inode()),
+      filter_(std::move(filter)),
+      owner_filtered_(owner_filtered) {}
+
+ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source) {
+    // Read the clock before listing: events stamped after it are newer than
+    // the listing and win over it.
+    std::uint64_t listed_at = monotonic_now_ns();
+    std::vector<ListedSocket> listing;
+    for (int family : {AF_INET, AF_INET6}) {
+        if (filter_.family != 0 && filter_.family != family) {
+            continue;
+        }
+        for (ListedSocket& s : diag_.dump(family)) {
+            // With --pid the listing cannot tell owners apart: it may only
+            // correct or remove sockets the table already holds.
+            if (filter_.matches(s) && (!owner_filtered_ || table.find(s.cookie) != nullptr)) {
+                listing.push_back(std::move(s));
+            }
+        }
+    }
+    source.drain();
+    ++runs_;
+    return table.reconcile(listing, netns_, listed_at);
+}
+
+void Reconciler::seed(SocketTable& table, RingSource& source) {
+    reconcile_now(table, source);
+}
+
+ReconcileResult Reconciler::run(SocketTable& table, RingSource& source) {
+    ReconcileResult r = reconcile_now(table, source);
+    corrections_.added += r.added;
+    corrections_.removed += r.removed;
+    corrections_.fixed += r.fixed;
+    return r;
+}
+
+}  // namespace tcpscope

@@ -1,0 +1,49 @@
+// Periodic reconciliation of the live table against a sock_diag listing of
+// the traced network namespace: catches what the event stream cannot show
+// (sockets from before the tracer, TIME_WAIT ends, request sockets, lost
+// events) and counts every correction.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/socket_filter.h"
+#include "core/socket_table.h"
+#include "kernel/sock_diag.h"
+
+namespace tcpscope {
+
+class RingSource;
+
+class Reconciler {
+  public:
+    // Opens the listing socket inside the namespace now, so it keeps working
+    // after capabilities are dropped. netns_spec as --netns takes it; empty
+    // means the namespace tcpscope runs in.
+    Reconciler(const std::optional<std::string>& netns_spec, SocketFilter filter,
+               bool owner_filtered);
+
+    // Lists the namespace's sockets, drains the events submitted before the
+    // listing began, and reconciles. Returns what this run changed.
+    ReconcileResult run(SocketTable& table, RingSource& source);
+
+    // Seeds an empty table (corrections are not counted).
+    void seed(SocketTable& table, RingSource& source);
+
+    const ReconcileResult& corrections() const { return corrections_; }
+    std::uint64_t runs() const { return runs_; }
+    std::uint32_t netns() const { return netns_; }
+
+  private:
+    ReconcileResult reconcile_now(SocketTable& table, RingSource& source);
+
+    SockDiag diag_;
+    std::uint32_t netns_;
+    SocketFilter filter_;
+    bool owner_filtered_;
+    ReconcileResult corrections_;
+    std::uint64_t runs_ = 0;
+};
+
+}  // namespace tcpscope
