@@ -3,7 +3,6 @@
 #include <sys/socket.h>
 
 #include <algorithm>
-#include <charconv>
 
 #include <fmt/format.h>
 
@@ -21,21 +20,6 @@ constexpr std::size_t kAddressWidth = 23;
 constexpr std::size_t kProgramBytes = 19;
 // /proc/net/tcp prints timers in USER_HZ ticks.
 constexpr std::uint32_t kMsPerTick = 10;
-
-// inet_ntoa's text without going through printf.
-std::string dotted_quad(const IpAddress& addr) {
-    std::string out;
-    out.reserve(15);
-    for (int i = 0; i < 4; ++i) {
-        if (i > 0) {
-            out += '.';
-        }
-        char digits[4];
-        auto [end, ec] = std::to_chars(digits, digits + sizeof(digits), addr.bytes[i]);
-        out.append(digits, end);
-    }
-    return out;
-}
 
 bool is_v4_mapped(const IpAddress& addr) {
     static constexpr std::uint8_t kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
@@ -132,10 +116,10 @@ bool netstat_shows(const NetstatFlags& flags, const ListedSocket& socket) {
 std::string netstat_host(const IpAddress& addr, bool numeric, NameLookup& names) {
     if (addr.family == AF_INET) {
         if (numeric || addr.is_unspecified()) {
-            return dotted_quad(addr);
+            return to_string(addr);
         }
         auto name = addr.bytes[0] == 0 ? names.network_v4(addr) : names.host_v4(addr);
-        return name ? *name : dotted_quad(addr);
+        return name ? *name : to_string(addr);
     }
     std::string text;
     if (numeric) {
