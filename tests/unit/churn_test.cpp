@@ -69,5 +69,35 @@ TEST(Churn, AClosedSocketLivingOnInTimeWaitIsLeftToTheTable) {
     EXPECT_EQ(gone[0].closed_ns - gone[0].born_ns, 2'600u);
 }
 
+TEST(SocketTableContinueClosed, ATimeWaitSocketKeepsItsOwnerAndTheTimeOfTheClose) {
+    SocketTable table(16);
+    table.apply(transition(1, TcpState::Close, TcpState::SynSent, 1'000));
+    table.apply(transition(1, TcpState::SynSent, TcpState::Established, 2'000));
+    table.apply(transition(1, TcpState::Established, TcpState::FinWait1, 3'000));
+    table.apply(transition(1, TcpState::FinWait1, TcpState::FinWait2, 3'500));
+    Transition close = transition(1, TcpState::FinWait2, TcpState::Close, 4'000);
+    close.dur_ns = 500;
+    ClosedSocket closed = ClosedSocket::of(close, *table.apply(close).closed);
+    EXPECT_FALSE(table.continue_closed(closed)) << "not listed yet";
+
+    ListedSocket tw;
+    tw.cookie = 1;
+    tw.state = TcpState::TimeWait;
+    tw.is_timewait = true;
+    table.reconcile({tw}, close.netns, 5'000);
+    ASSERT_TRUE(table.continue_closed(closed));
+    const SocketEntry* e = table.find(1);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->owner->pid, 4242u);
+    EXPECT_EQ(e->entered_ns, 4'000u);
+
+    // An orphan FIN_WAIT2 goes on from the full socket's FIN_WAIT2.
+    SocketTable orphan(16);
+    tw.state = TcpState::FinWait2;
+    orphan.reconcile({tw}, close.netns, 5'000);
+    ASSERT_TRUE(orphan.continue_closed(closed));
+    EXPECT_EQ(orphan.find(1)->entered_ns, 3'500u);
+}
+
 }  // namespace
 }  // namespace tcpscope

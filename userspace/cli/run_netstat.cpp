@@ -158,7 +158,7 @@ class ContinuousNetstat {
         bool known = table_.find(t.cookie) != nullptr;
         SocketTable::Applied applied = table_.apply(t);
         if (applied.closed) {
-            closed_at_[t.cookie] = t.ts_ns;
+            closed_[t.cookie] = ClosedSocket::of(t, *applied.closed);
         }
         churn_.observe(t, known, applied);
     }
@@ -166,7 +166,7 @@ class ContinuousNetstat {
     // Closes before a listing began are settled by it: their TIME_WAIT
     // successors were listed or are gone. Later ones wait for the next listing.
     void forget_closes_before(std::uint64_t listed_at_ns) {
-        std::erase_if(closed_at_, [&](const auto& kv) { return kv.second <= listed_at_ns; });
+        std::erase_if(closed_, [&](const auto& kv) { return kv.second.closed_ns <= listed_at_ns; });
     }
 
     // A listing newer than the stream for some sockets, older for others:
@@ -182,9 +182,9 @@ class ContinuousNetstat {
         current.reserve(snap.sockets.size());
         std::uint64_t expected = 0;
         for (const ListedSocket& s : snap.sockets) {
-            auto closed = closed_at_.find(s.cookie);
-            if (closed != closed_at_.end()) {
-                if (!s.is_timewait && closed->second > snap.listed_at_ns) {
+            auto closed = closed_.find(s.cookie);
+            if (closed != closed_.end()) {
+                if (!s.is_timewait && closed->second.closed_ns > snap.listed_at_ns) {
                     continue;
                 }
                 if (s.is_timewait && table_.find(s.cookie) == nullptr) {
@@ -195,6 +195,12 @@ class ContinuousNetstat {
         }
         ReconcileResult r = table_.reconcile(current, netns_, snap.listed_at_ns);
         r.added -= std::min(r.added, expected);
+        // TIME_WAIT sockets keep the owner of the socket they continue.
+        for (const ListedSocket& s : current) {
+            if (auto closed = closed_.find(s.cookie); s.is_timewait && closed != closed_.end()) {
+                table_.continue_closed(closed->second);
+            }
+        }
         changes.added += r.added;
         changes.removed += r.removed;
         changes.fixed += r.fixed;
@@ -213,7 +219,7 @@ class ContinuousNetstat {
     SockDiag diag_;
     ChurnTracker churn_;
     SystemNames names_;
-    std::unordered_map<std::uint64_t, std::uint64_t> closed_at_;  // cookie -> ->CLOSE ts
+    std::unordered_map<std::uint64_t, ClosedSocket> closed_;  // by cookie
     ReconcileResult corrections_;
     std::uint64_t events_ = 0;
     RingSource source_;
