@@ -214,3 +214,25 @@ TEST(SocketFilter, MatchesLikeTheKernelFilter) {
 
 }  // namespace
 }  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+TEST(SocketTableReconcile, AfterSeedingAMidLifeFirstSightIsAGap) {
+    SocketTable table(16);
+    table.reconcile({}, 4026531840u, 10);
+    auto applied = table.apply(testing::transition(3, TcpState::Established, TcpState::FinWait1));
+    EXPECT_TRUE(applied.gap);
+    EXPECT_EQ(table.counters().gaps, 1u);
+    EXPECT_TRUE(table.find(3)->history_gap);
+    // Births are never gaps.
+    EXPECT_FALSE(table.apply(testing::transition(4, TcpState::Close, TcpState::SynSent)).gap);
+    EXPECT_FALSE(table.apply(testing::transition(5, TcpState::Listen, TcpState::SynRecv)).gap);
+    // Another namespace was never listed: its first sights stay innocent.
+    Transition other = testing::transition(6, TcpState::Established, TcpState::FinWait1);
+    other.netns = 99;
+    EXPECT_FALSE(table.apply(other).gap);
+}
+
+}  // namespace
+}  // namespace tcpscope

@@ -1,6 +1,7 @@
 #include "cli/run_trace.h"
 
 #include <chrono>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -45,9 +46,14 @@ std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::
 }
 
 std::unique_ptr<LineSink> open_output(const TraceConfig& config) {
-    return config.output_path
-               ? make_file_sink({*config.output_path, config.rotate_bytes, config.rotate_files})
-               : make_stdout_sink();
+    if (!config.output_path) {
+        return make_stdout_sink();
+    }
+    try {
+        return make_file_sink({*config.output_path, config.rotate_bytes, config.rotate_files});
+    } catch (const std::runtime_error& e) {
+        throw std::invalid_argument(std::string("-o: ") + e.what());  // a usage error: exit 2
+    }
 }
 
 namespace {
@@ -173,8 +179,10 @@ int run_command(const TraceConfig& config) {
         }
     };
     run_event_loop(source, *sink, loop);
-    if (reconciler && !sink->broken()) {
-        watchdog.tick();  // a loss in the last second still gets reconciled
+    if (reconciler) {
+        // The table at exit matches the kernel: whatever the stream missed
+        // (an uncounted skip, say) shows up as a correction.
+        reconciler->run(table, source);
     }
     spdlog::info("{} {}", loss_summary(events, tracer.losses(), source.malformed(), table),
                  reconcile_summary(reconciler.get()));

@@ -25,6 +25,13 @@ void merge_tuple(SocketEntry& entry, const Transition& t) {
     }
 }
 
+// The first transition of a socket created while we watch: from CLOSE, or a
+// child cloned from its listener.
+bool is_birth(const Transition& t) {
+    return t.old_state == TcpState::Close ||
+           (t.old_state == TcpState::Listen && t.new_state == TcpState::SynRecv);
+}
+
 }  // namespace
 
 SocketTable::SocketTable(std::size_t capacity) : capacity_(capacity) {
@@ -48,8 +55,15 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
         // Born and gone between two of our looks, or predating us: nothing to keep.
         return result;
     } else {
-        // First sight of a socket is never a gap: it may predate the tracer.
+        // First sight of a socket mid-life is a gap only where a listing has
+        // shown us every socket of its namespace: then it cannot predate us,
+        // and its earlier transitions were lost.
+        if (!is_birth(t) && seeded_netns_.contains(t.netns)) {
+            result.gap = true;
+            ++counters_.gaps;
+        }
         insert(t.cookie, t.netns);
+        entries_.find(t.cookie)->second.history_gap = result.gap;
         it = entries_.find(t.cookie);
     }
 
@@ -83,6 +97,7 @@ SocketEntry& SocketTable::insert(std::uint64_t cookie, std::uint32_t netns) {
 ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
                                        std::uint32_t netns, std::uint64_t listed_at_ns) {
     ReconcileResult result;
+    seeded_netns_.insert(netns);
     std::unordered_set<std::uint64_t> listed;
     listed.reserve(listing.size());
     for (const ListedSocket& s : listing) {

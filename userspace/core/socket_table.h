@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "core/listed_socket.h"
@@ -77,6 +78,8 @@ class SocketTable {
     // dump began). Entries with an event newer than that are left alone: the
     // stream knows more than the listing. Seeding is a reconcile on an empty
     // table. Listed sockets enter with an unknown time in state and owner.
+    // Once a namespace is reconciled, a socket of it first seen mid-life
+    // counts as a gap: its birth was lost.
     ReconcileResult reconcile(const std::vector<ListedSocket>& listing, std::uint32_t netns,
                               std::uint64_t listed_at_ns);
 
@@ -99,6 +102,7 @@ class SocketTable {
     SocketEntry& insert(std::uint64_t cookie, std::uint32_t netns);
 
     std::size_t capacity_;
+    std::unordered_set<std::uint32_t> seeded_netns_;  // namespaces a listing has covered
     std::unordered_map<std::uint64_t, SocketEntry> entries_;
     TableCounters counters_;
 };

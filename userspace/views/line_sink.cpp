@@ -69,6 +69,13 @@ std::unique_ptr<LineSink> make_stdout_sink() {
 }
 
 std::unique_ptr<LineSink> make_file_sink(const FileSinkOptions& options) {
+    // spdlog would create missing directories; a typo in -o must fail instead.
+    if (FILE* probe = std::fopen(options.path.c_str(), "a")) {
+        std::fclose(probe);
+    } else {
+        throw std::runtime_error("cannot open output file " + options.path + ": " +
+                                 std::strerror(errno));
+    }
     try {
         std::shared_ptr<spdlog::sinks::sink> sink;
         if (options.rotate_bytes > 0) {
