@@ -338,6 +338,23 @@ TEST(NetstatHost, WildcardsAndMappedAddresses) {
     EXPECT_EQ(netstat_host(ip("::ffff:10.1.2.3"), false, names), "mapped.example");
 }
 
+TEST(NetstatRows, NamesWithControlBytesAreEscapedOrdinaryOnesAreNot) {
+    FakeNames names = spec_names();
+    names.hosts["10.1.2.3"] = "evil\x1b[2Jhost";
+    names.services[7000] = "svc\n";
+    names.users[5] = "us\ter";
+    FakePrograms programs;
+    programs.by_inode[9] = netstat_program("42", "\x1b]0;pwned\x07");
+    NetstatFlags f;
+    f.all = f.extend = f.programs = f.wide = true;
+    ListedSocket s = sock("10.1.2.3", 7000, "127.0.0.1", 22, TcpState::Established);
+    s.uid = 5;
+    s.inode = 9;
+    EXPECT_EQ(row(s, f, names, &programs),
+              "tcp        0      0 evil\\x1b[2Jhost:svc\\x0a localhost:ssh           ESTABLISHED "
+              "us\\x09er   9          42/\\x1b]0;pwned\\x07 \n");
+}
+
 TEST(NetstatProgram, Argv0Rules) {
     EXPECT_EQ(netstat_program("1", std::string("/usr/bin/python3\0x.py\0", 22)), "1/python3");
     EXPECT_EQ(netstat_program("1", "/usr/sbin/daemon --conf=/etc/x/y.conf"), "1/y.conf");

@@ -39,13 +39,23 @@ std::string cut_v4_mapped(std::string text) {
     return text.substr(colon + 1);
 }
 
+// Names come from files and processes anyone may write (/etc/hosts, DNS,
+// argv0). netstat prints them raw; tcpscope keeps them raw while they are
+// printable ASCII, as every ordinary name is, and escapes them otherwise so
+// no control sequence reaches the terminal.
+std::string safe(std::string name) {
+    bool plain =
+        std::all_of(name.begin(), name.end(), [](char c) { return c >= 0x20 && c < 0x7f; });
+    return plain ? name : escape_for_terminal(name);
+}
+
 std::string port_text(std::uint16_t port, bool numeric, NameLookup& names) {
     if (port == 0) {
         return "*";
     }
     if (!numeric) {
         if (auto name = names.service(port)) {
-            return *name;
+            return safe(std::move(*name));
         }
     }
     return std::to_string(port);
@@ -119,7 +129,7 @@ std::string netstat_host(const IpAddress& addr, bool numeric, NameLookup& names)
             return to_string(addr);
         }
         auto name = addr.bytes[0] == 0 ? names.network_v4(addr) : names.host_v4(addr);
-        return name ? *name : to_string(addr);
+        return name ? safe(std::move(*name)) : to_string(addr);
     }
     std::string text;
     if (numeric) {
@@ -127,7 +137,7 @@ std::string netstat_host(const IpAddress& addr, bool numeric, NameLookup& names)
     } else if (addr.is_unspecified()) {
         return "[::]";
     } else {
-        text = names.host_v6(addr);
+        text = safe(names.host_v6(addr));
     }
     return is_v4_mapped(addr) ? cut_v4_mapped(std::move(text)) : text;
 }
@@ -214,7 +224,9 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
         std::optional<std::string> user = flags.numeric ? std::nullopt : names.user(s.uid);
         out += ' ';
         // netstat prints an unnamed uid with %d.
-        append_left(out, user ? *user : std::to_string(static_cast<std::int32_t>(s.uid)), 10);
+        append_left(
+            out, user ? safe(std::move(*user)) : std::to_string(static_cast<std::int32_t>(s.uid)),
+            10);
         out += ' ';
         append_left(out, std::to_string(s.inode), 10);
     }
@@ -222,7 +234,7 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
         std::optional<std::string> program =
             programs != nullptr && s.inode != 0 ? programs->program(s.inode) : std::nullopt;
         out += ' ';
-        append_left(out, program ? *program : "-", 20);
+        append_left(out, program ? safe(std::move(*program)) : "-", 20);
     }
     if (flags.age) {
         out += ' ';
