@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "kernel/tracer.h"
+#include "views/netstat_format.h"
 
 namespace tcpscope {
 
@@ -51,7 +52,17 @@ struct SynfailConfig {
     bool sync = true;                  // hook connect() exits for failures before any SYN
 };
 
-using CommandConfig = std::variant<TraceConfig, SynfailConfig>;
+struct NetstatConfig {
+    NetstatFlags flags;
+    int family = 0;                      // AF_INET, AF_INET6, or 0 for both
+    std::optional<std::string> netns;    // INODE or a path; default: our own
+    std::optional<double> interval_s;    // -c: repeat every this many seconds
+    bool short_lived = false;            // --short-lived: born+died between tables
+    std::optional<std::uint32_t> count;  // --count: stop after this many tables
+    TracerTuning tuning;
+};
+
+using CommandConfig = std::variant<TraceConfig, SynfailConfig, NetstatConfig>;
 
 struct ParseOutcome {
     std::optional<CommandConfig> command;  // set when a command should run

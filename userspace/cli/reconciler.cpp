@@ -2,23 +2,11 @@
 
 #include <sys/socket.h>
 
-#include <ctime>
-
 #include "cli/netns_path.h"
+#include "core/wall_clock.h"
 #include "kernel/ring_source.h"
 
 namespace tcpscope {
-namespace {
-
-std::uint64_t monotonic_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
-
 Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilter filter,
                        bool owner_filtered)
     : diag_(netns_spec ? std::optional<std::string>(netns_path_for(*netns_spec)) : std::nullopt),
@@ -29,7 +17,7 @@ Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilte
 ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source) {
     // Read the clock before listing: events stamped after it are newer than
     // the listing and win over it.
-    std::uint64_t listed_at = monotonic_ns();
+    std::uint64_t listed_at = monotonic_now_ns();
     std::vector<ListedSocket> listing;
     for (int family : {AF_INET, AF_INET6}) {
         if (filter_.family != 0 && filter_.family != family) {

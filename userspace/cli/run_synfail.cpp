@@ -20,13 +20,6 @@
 namespace tcpscope {
 namespace {
 
-std::uint64_t monotonic_now_ns() {
-    // steady_clock is CLOCK_MONOTONIC on Linux, the clock of the kernel's stamps.
-    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                          std::chrono::steady_clock::now().time_since_epoch())
-                                          .count());
-}
-
 class SummaryPrinter {
   public:
     SummaryPrinter(const SynfailFormatter& formatter, LineSink& sink, bool json)

@@ -10,13 +10,30 @@
 #include "cli/exit_codes.h"
 #include "cli/privileges.h"
 #include "cli/reconciler.h"
+#include "cli/stop_signal.h"
 #include "core/socket_table.h"
 #include "kernel/ring_source.h"
 #include "kernel/tracer.h"
 #include "views/line_sink.h"
+#include "views/table_snapshot.h"
 #include "views/trace_format.h"
 
 namespace tcpscope {
+
+namespace {
+
+void print_snapshot(const SocketTable& table, const WallClock& clock, bool json, LineSink& sink) {
+    std::uint64_t now_ns = monotonic_now_ns();
+    std::vector<SocketEntry> entries = table.snapshot();
+    sort_for_snapshot(entries);
+    for (const std::string& line :
+         json ? snapshot_json(entries, now_ns, clock) : snapshot_text(entries, now_ns, clock)) {
+        sink.write_line(line);
+    }
+    sink.flush();
+}
+
+}  // namespace
 
 std::string event_loss_summary(std::uint64_t events, const KernelLosses& kernel,
                                std::uint64_t malformed) {
@@ -113,6 +130,7 @@ std::string reconcile_summary(const Reconciler* reconciler) {
 }  // namespace
 
 int run_command(const TraceConfig& config) {
+    install_snapshot_handler();
     TracerOptions options = tracer_options(config.filters, config.tuning);
     std::unique_ptr<LineSink> sink = open_output(config);
 
@@ -125,7 +143,8 @@ int run_command(const TraceConfig& config) {
     drop_all_capabilities();
 
     SocketTable table(config.tuning.max_sockets);
-    TraceFormatter formatter(WallClock::from_system());
+    WallClock formatter_clock = WallClock::from_system();
+    TraceFormatter formatter(formatter_clock);
     std::uint64_t events = 0;
 
     if (!config.json) {
@@ -144,11 +163,20 @@ int run_command(const TraceConfig& config) {
                  options.netns ? fmt::format(" in netns {}", options.netns) : std::string(),
                  tracer.describe());
 
+    // Ticks every 100 ms: a SIGUSR1 prints the live table; the watchdog and
+    // --stats run every 10th tick.
     Watchdog watchdog(tracer, table, source, reconciler.get(), config.reconcile_s);
     LoopOptions loop;
     loop.duration_s = config.duration_s;
-    loop.tick_every = std::chrono::seconds(1);
+    loop.tick_every = std::chrono::milliseconds(100);
+    std::uint64_t ticks = 0;
     loop.on_tick = [&] {
+        if (snapshot_requested()) {
+            print_snapshot(table, formatter_clock, config.json, *sink);
+        }
+        if (++ticks % 10 != 0) {
+            return;
+        }
         watchdog.tick();
         if (config.stats) {
             spdlog::info("stats: {} {}",

@@ -6,9 +6,14 @@ namespace tcpscope {
 namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
+volatile std::sig_atomic_t g_snapshot = 0;
 
 void on_stop_signal(int) {
     g_stop = 1;
+}
+
+void on_snapshot_signal(int) {
+    g_snapshot = 1;
 }
 
 }  // namespace
@@ -24,6 +29,22 @@ void install_stop_handlers() {
 
 bool stop_requested() {
     return g_stop != 0;
+}
+
+void install_snapshot_handler() {
+    struct sigaction action {};
+    action.sa_handler = on_snapshot_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &action, nullptr);
+}
+
+bool snapshot_requested() {
+    if (g_snapshot == 0) {
+        return false;
+    }
+    g_snapshot = 0;
+    return true;
 }
 
 }  // namespace tcpscope

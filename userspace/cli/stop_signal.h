@@ -8,4 +8,9 @@ namespace tcpscope {
 void install_stop_handlers();
 bool stop_requested();
 
+// SIGUSR1 asks a tracing subcommand to print its live table. The handler only
+// sets a flag; snapshot_requested() reports and clears it.
+void install_snapshot_handler();
+bool snapshot_requested();
+
 }  // namespace tcpscope

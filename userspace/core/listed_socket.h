@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "core/address.h"
 #include "core/tcp_state.h"
@@ -28,6 +29,9 @@ struct ListedSocket {
     std::uint8_t timer = 0;    // 0 off, 1 retransmit, 2 keepalive, 3 timewait, 4 zero-window probe
     std::uint8_t retrans = 0;  // retransmits or probes, as inet_diag reports
     std::uint32_t expires_ms = 0;
+    // From tcp_info (INET_DIAG_INFO), when asked for: full sockets only.
+    std::optional<std::uint8_t> retransmits;  // icsk_retransmits
+    std::optional<std::uint8_t> probes;       // icsk_probes_out
 };
 
 // Bit for each state to ask a listing for; all of them by default.

@@ -135,6 +135,24 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
     return result;
 }
 
+bool SocketTable::continue_closed(const ClosedSocket& closed) {
+    auto it = entries_.find(closed.cookie);
+    if (it == entries_.end()) {
+        return false;
+    }
+    SocketEntry& entry = it->second;
+    if (!entry.owner) {
+        entry.owner = closed.owner;
+    }
+    if (!entry.entered_ns) {
+        // TIME_WAIT begins at the close; an orphan FIN_WAIT2 goes on from
+        // the full socket's FIN_WAIT2.
+        entry.entered_ns =
+            entry.state == closed.from ? closed.from_since_ns : std::optional(closed.closed_ns);
+    }
+    return true;
+}
+
 const SocketEntry* SocketTable::find(std::uint64_t cookie) const {
     auto it = entries_.find(cookie);
     return it == entries_.end() ? nullptr : &it->second;

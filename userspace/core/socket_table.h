@@ -35,6 +35,24 @@ struct TableCounters {
     std::uint64_t inserted = 0;   // distinct sockets ever held
 };
 
+// How a socket left the table at ->CLOSE, for the timewait socket that
+// may carry on with its cookie.
+struct ClosedSocket {
+    std::uint64_t cookie = 0;
+    std::optional<Owner> owner;
+    TcpState from = TcpState::Close;             // the state it closed from
+    std::optional<std::uint64_t> from_since_ns;  // when it entered `from`
+    std::uint64_t closed_ns = 0;
+
+    static ClosedSocket of(const Transition& close, const SocketEntry& last) {
+        std::optional<std::uint64_t> since;
+        if (close.dur_ns && *close.dur_ns <= close.ts_ns) {
+            since = close.ts_ns - *close.dur_ns;
+        }
+        return {close.cookie, last.owner, close.old_state, since, close.ts_ns};
+    }
+};
+
 // What one reconciliation against a kernel listing changed.
 struct ReconcileResult {
     std::uint64_t added = 0;    // listed by the kernel, missing from the table
@@ -64,6 +82,12 @@ class SocketTable {
     // counts as a gap: its birth was lost.
     ReconcileResult reconcile(const std::vector<ListedSocket>& listing, std::uint32_t netns,
                               std::uint64_t listed_at_ns);
+
+    // A TIME_WAIT (or orphan FIN_WAIT2) socket carries the cookie of the full
+    // socket that left the table at ->CLOSE. Gives the listed entry that
+    // socket's owner and the time it entered its current state, where the
+    // listing left them unknown. False if the cookie is not held.
+    bool continue_closed(const ClosedSocket& closed);
 
     const SocketEntry* find(std::uint64_t cookie) const;
     std::size_t size() const { return entries_.size(); }

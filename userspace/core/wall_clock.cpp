@@ -74,4 +74,11 @@ std::string WallClock::time_of_day(std::uint64_t monotonic_ns) const {
     return out;
 }
 
+std::uint64_t monotonic_now_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
 }  // namespace tcpscope

@@ -49,4 +49,7 @@ class WallClock {
     mutable SecondCache cache_;
 };
 
+// CLOCK_MONOTONIC now, in nanoseconds: the clock of the kernel's event stamps.
+std::uint64_t monotonic_now_ns();
+
 }  // namespace tcpscope

@@ -3,13 +3,16 @@
 #include <fcntl.h>
 #include <linux/inet_diag.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <linux/sock_diag.h>
+#include <linux/tcp.h>
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstddef>
 #include <cstring>
 #include <stdexcept>
 
@@ -94,6 +97,22 @@ ListedSocket from_diag(const inet_diag_msg& msg) {
     return s;
 }
 
+// Fills the tcp_info counters that /proc/net/tcp prints next to the timer.
+void read_info(const nlmsghdr& nlh, ListedSocket& s) {
+    int len = static_cast<int>(nlh.nlmsg_len - NLMSG_LENGTH(sizeof(inet_diag_msg)));
+    auto* msg = static_cast<const inet_diag_msg*>(NLMSG_DATA(&nlh));
+    auto* attr = reinterpret_cast<const rtattr*>(msg + 1);
+    for (; RTA_OK(attr, len); attr = RTA_NEXT(attr, len)) {
+        if (attr->rta_type != INET_DIAG_INFO ||
+            RTA_PAYLOAD(attr) <= offsetof(tcp_info, tcpi_probes)) {
+            continue;
+        }
+        auto* info = static_cast<const std::uint8_t*>(RTA_DATA(attr));
+        s.retransmits = info[offsetof(tcp_info, tcpi_retransmits)];
+        s.probes = info[offsetof(tcp_info, tcpi_probes)];
+    }
+}
+
 }  // namespace
 
 SockDiag::SockDiag(const std::optional<std::string>& netns_path)
@@ -103,7 +122,7 @@ SockDiag::~SockDiag() {
     close(fd_);
 }
 
-std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask) {
+std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask, bool with_info) {
     struct {
         nlmsghdr nlh;
         inet_diag_req_v2 req;
@@ -115,6 +134,9 @@ std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask) 
     request.req.sdiag_family = static_cast<std::uint8_t>(family);
     request.req.sdiag_protocol = IPPROTO_TCP;
     request.req.idiag_states = states_mask;
+    if (with_info) {
+        request.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+    }
 
     sockaddr_nl kernel{};
     kernel.nl_family = AF_NETLINK;
@@ -150,6 +172,9 @@ std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask) 
             if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
                 nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
                 out.push_back(from_diag(*static_cast<inet_diag_msg*>(NLMSG_DATA(nlh))));
+                if (with_info) {
+                    read_info(*nlh, out.back());
+                }
             }
         }
     }

@@ -25,7 +25,9 @@ class SockDiag {
 
     // Every TCP socket of the family (AF_INET or AF_INET6) in states_mask, in
     // the kernel's order: listeners first, then the established hash.
-    std::vector<ListedSocket> dump(int family, std::uint32_t states_mask = kAllStates);
+    // with_info also asks for tcp_info (retransmits, probes) of full sockets.
+    std::vector<ListedSocket> dump(int family, std::uint32_t states_mask = kAllStates,
+                                   bool with_info = false);
 
   private:
     int fd_ = -1;
