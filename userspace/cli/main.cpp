@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/options.h"
+#include "cli/run_timewait.h"
 #include "cli/run_trace.h"
 #include "cli/stop_signal.h"
 #include "kernel/tracer.h"

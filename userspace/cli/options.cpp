@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/exit_codes.h"
+#include "cli/timewait_command.h"
 #include "cli/trace_command.h"
 
 namespace tcpscope {
@@ -22,6 +23,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
         commands.push_back(std::move(r));
     };
     add(add_trace_command);
+    add(add_timewait_command);
 
     // CLI11 parses a reversed vector, without argv[0].
     std::vector<std::string> reversed(args.rbegin(), args.rend());

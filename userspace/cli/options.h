@@ -41,7 +41,17 @@ struct TraceConfig {
     double reconcile_s = 10;  // 0: never reconcile against sock_diag
 };
 
-using CommandConfig = std::variant<TraceConfig>;
+struct TimewaitConfig {
+    FilterConfig filters;
+    TracerTuning tuning;
+    bool json = false;
+    double interval_s = 1.0;
+    std::size_t top_n = 5;
+    double warn_pct = 80.0;
+    std::optional<double> duration_s;
+};
+
+using CommandConfig = std::variant<TraceConfig, TimewaitConfig>;
 
 struct ParseOutcome {
     std::optional<CommandConfig> command;  // set when a command should run

@@ -8,16 +8,12 @@
 #include "kernel/ring_source.h"
 
 namespace tcpscope {
-namespace {
-
-std::uint64_t monotonic_ns() {
+std::uint64_t monotonic_now_ns() {
     timespec ts{};
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
            static_cast<std::uint64_t>(ts.tv_nsec);
 }
-
-}  // namespace
 
 Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilter filter,
                        bool owner_filtered)
@@ -27,10 +23,15 @@ Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilte
       owner_filtered_(owner_filtered) {}
 
 ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source) {
-    // Read the clock before listing: events stamped after it are newer than
-    // the listing and win over it.
-    std::uint64_t listed_at = monotonic_ns();
-    std::vector<ListedSocket> listing;
+    // Read what waits in the ring first, so the listing is not older than
+    // the table (a socket whose events are unread would pass for a missed
+    // one). Then the clock: events stamped after it are newer than the
+    // listing and win over it.
+    source.drain();
+    std::uint64_t listed_at = monotonic_now_ns();
+    std::vector<ListedSocket>& listing = listing_;
+    listing.clear();
+    listed_at_ns_ = listed_at;
     for (int family : {AF_INET, AF_INET6}) {
         if (filter_.family != 0 && filter_.family != family) {
             continue;
