@@ -69,7 +69,7 @@ TEST(Churn, AClosedSocketLivingOnInTimeWaitIsLeftToTheTable) {
     EXPECT_EQ(gone[0].closed_ns - gone[0].born_ns, 2'600u);
 }
 
-TEST(SocketTableContinueClosed, ATimeWaitSocketKeepsItsOwnerAndTheTimeOfTheClose) {
+TEST(SocketTableContinueClosed, AFinCloseStaysInTheTableAsTimeWaitWithItsOwner) {
     SocketTable table(16);
     table.apply(transition(1, TcpState::Close, TcpState::SynSent, 1'000));
     table.apply(transition(1, TcpState::SynSent, TcpState::Established, 2'000));
@@ -77,26 +77,46 @@ TEST(SocketTableContinueClosed, ATimeWaitSocketKeepsItsOwnerAndTheTimeOfTheClose
     table.apply(transition(1, TcpState::FinWait1, TcpState::FinWait2, 3'500));
     Transition close = transition(1, TcpState::FinWait2, TcpState::Close, 4'000);
     close.dur_ns = 500;
-    ClosedSocket closed = ClosedSocket::of(close, *table.apply(close).closed);
-    EXPECT_FALSE(table.continue_closed(closed)) << "not listed yet";
+    auto applied = table.apply(close);
+    EXPECT_FALSE(applied.closed) << "a FIN close leaves a timewait socket, not a closed one";
+    ASSERT_TRUE(applied.timewait_born);
+    const SocketEntry* e = table.find(1);
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->state, TcpState::TimeWait);
+    EXPECT_EQ(e->owner->pid, 4242u);
+    EXPECT_EQ(e->entered_ns, 4'000u);
 
     ListedSocket tw;
     tw.cookie = 1;
     tw.state = TcpState::TimeWait;
     tw.is_timewait = true;
-    table.reconcile({tw}, close.netns, 5'000);
-    ASSERT_TRUE(table.continue_closed(closed));
-    const SocketEntry* e = table.find(1);
-    ASSERT_NE(e, nullptr);
-    EXPECT_EQ(e->owner->pid, 4242u);
-    EXPECT_EQ(e->entered_ns, 4'000u);
+    EXPECT_EQ(table.reconcile({tw}, close.netns, 5'000).total(), 0u)
+        << "the listing confirms the inferred TIME_WAIT";
+}
 
-    // An orphan FIN_WAIT2 goes on from the full socket's FIN_WAIT2.
+// The table counts every timewait socket as TIME_WAIT (it holds a bucket and
+// a port either way), including an orphan still in its FIN_WAIT2 substate:
+// its time in state starts at the full socket's close.
+TEST(SocketTableContinueClosed, AnOrphanFinWait2TimewaitSocketKeepsOwnerAndCloseTime) {
+    SocketEntry last;
+    last.cookie = 1;
+    last.state = TcpState::FinWait2;
+    last.owner = Owner{4242, "client", OwnerSource::Current};
+    Transition close = transition(1, TcpState::FinWait2, TcpState::Close, 4'000);
+    close.dur_ns = 500;
+    ClosedSocket closed = ClosedSocket::of(close, last);
+
     SocketTable orphan(16);
-    tw.state = TcpState::FinWait2;
-    orphan.reconcile({tw}, close.netns, 5'000);
+    EXPECT_FALSE(orphan.continue_closed(closed)) << "not listed yet";
+    ListedSocket fw2;
+    fw2.cookie = 1;
+    fw2.state = TcpState::FinWait2;
+    fw2.is_timewait = true;
+    orphan.reconcile({fw2}, close.netns, 5'000);
     ASSERT_TRUE(orphan.continue_closed(closed));
-    EXPECT_EQ(orphan.find(1)->entered_ns, 3'500u);
+    EXPECT_EQ(orphan.find(1)->state, TcpState::TimeWait);
+    EXPECT_EQ(orphan.find(1)->entered_ns, 4'000u);
+    EXPECT_EQ(orphan.find(1)->owner->pid, 4242u);
 }
 
 }  // namespace

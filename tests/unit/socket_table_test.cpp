@@ -22,9 +22,10 @@ TEST(SocketTable, FollowsALifecycleAndDropsTheSocketAtClose) {
     EXPECT_EQ(table.find(1)->state, TcpState::Established);
     EXPECT_EQ(table.find(1)->entered_ns, 250u);
 
-    table.apply(transition(1, TcpState::Established, TcpState::FinWait1, 300));
-    table.apply(transition(1, TcpState::FinWait1, TcpState::FinWait2, 310));
-    auto applied = table.apply(transition(1, TcpState::FinWait2, TcpState::Close, 320));
+    // A passive close: no TIME_WAIT follows (see timewait_test.cpp for that).
+    table.apply(transition(1, TcpState::Established, TcpState::CloseWait, 300));
+    table.apply(transition(1, TcpState::CloseWait, TcpState::LastAck, 310));
+    auto applied = table.apply(transition(1, TcpState::LastAck, TcpState::Close, 320));
     EXPECT_EQ(table.find(1), nullptr);
     EXPECT_EQ(table.size(), 0u);
     ASSERT_TRUE(applied.closed);

@@ -12,6 +12,7 @@
 #include "cli/options.h"
 #include "cli/run_synfail.h"
 #include "cli/run_netstat.h"
+#include "cli/run_timewait.h"
 #include "cli/run_trace.h"
 #include "cli/stop_signal.h"
 #include "kernel/tracer.h"

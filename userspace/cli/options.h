@@ -62,7 +62,18 @@ struct NetstatConfig {
     TracerTuning tuning;
 };
 
-using CommandConfig = std::variant<TraceConfig, SynfailConfig, NetstatConfig>;
+struct TimewaitConfig {
+    FilterConfig filters;
+    TracerTuning tuning;
+    bool json = false;
+    double interval_s = 1.0;
+    std::size_t top_n = 5;
+    double warn_pct = 80.0;
+    std::optional<double> duration_s;
+};
+
+using CommandConfig =
+    std::variant<TraceConfig, SynfailConfig, NetstatConfig, TimewaitConfig>;
 
 struct ParseOutcome {
     std::optional<CommandConfig> command;  // set when a command should run

@@ -15,10 +15,15 @@ Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilte
       owner_filtered_(owner_filtered) {}
 
 ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source) {
-    // Read the clock before listing: events stamped after it are newer than
-    // the listing and win over it.
+    // Read what waits in the ring first, so the listing is not older than
+    // the table (a socket whose events are unread would pass for a missed
+    // one). Then the clock: events stamped after it are newer than the
+    // listing and win over it.
+    source.drain();
     std::uint64_t listed_at = monotonic_now_ns();
-    std::vector<ListedSocket> listing;
+    std::vector<ListedSocket>& listing = listing_;
+    listing.clear();
+    listed_at_ns_ = listed_at;
     for (int family : {AF_INET, AF_INET6}) {
         if (filter_.family != 0 && filter_.family != family) {
             continue;

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/socket_filter.h"
 #include "core/socket_table.h"
@@ -34,6 +35,9 @@ class Reconciler {
     const ReconcileResult& corrections() const { return corrections_; }
     std::uint64_t runs() const { return runs_; }
     std::uint32_t netns() const { return netns_; }
+    // The last run's listing (filtered) and when it was taken.
+    const std::vector<ListedSocket>& listing() const { return listing_; }
+    std::uint64_t listed_at_ns() const { return listed_at_ns_; }
 
   private:
     ReconcileResult reconcile_now(SocketTable& table, RingSource& source);
@@ -44,6 +48,11 @@ class Reconciler {
     bool owner_filtered_;
     ReconcileResult corrections_;
     std::uint64_t runs_ = 0;
+    std::vector<ListedSocket> listing_;
+    std::uint64_t listed_at_ns_ = 0;
 };
+
+// CLOCK_MONOTONIC now, the clock of event and listing stamps.
+std::uint64_t monotonic_now_ns();
 
 }  // namespace tcpscope

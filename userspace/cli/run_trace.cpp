@@ -1,6 +1,7 @@
 #include "cli/run_trace.h"
 
 #include <chrono>
+#include <functional>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -68,12 +69,15 @@ namespace {
 // table evicts, and reconciles the table after a loss or on its schedule.
 class Watchdog {
   public:
+    // inferred: where the TIME_WAIT->CLOSE of each timewait socket found
+    // ended goes (the kernel reports none).
     Watchdog(const Tracer& tracer, SocketTable& table, RingSource& source, Reconciler* reconciler,
-             double reconcile_s)
+             double reconcile_s, std::function<void(const Transition&)> inferred)
         : tracer_(tracer),
           table_(table),
           source_(source),
           reconciler_(reconciler),
+          inferred_(std::move(inferred)),
           reconcile_every_(std::chrono::duration_cast<Clock::duration>(
               std::chrono::duration<double>(reconcile_s))),
           next_reconcile_(Clock::now() + reconcile_every_) {}
@@ -97,11 +101,23 @@ class Watchdog {
         auto now = Clock::now();
         if (reconciler_ != nullptr && (lost_more || now >= next_reconcile_)) {
             ReconcileResult r = reconciler_->run(table_, source_);
+            for (const TimewaitEnd& end : r.timewait_ended) {
+                inferred_(timewait_end_transition(end));
+            }
             if (r.total() > 0) {
                 spdlog::info("reconciled the live table: {} added, {} removed, {} fixed", r.added,
                              r.removed, r.fixed);
             }
             next_reconcile_ = now + reconcile_every_;
+        }
+        // Timewait sockets no listing covers (other namespaces, or no
+        // reconciliation) end at their expiry.
+        auto grace = std::chrono::duration_cast<std::chrono::nanoseconds>(
+            (reconciler_ != nullptr ? reconcile_every_ : Clock::duration::zero()) +
+            std::chrono::seconds(2));
+        for (const TimewaitEnd& end : table_.expire_timewait(
+                 monotonic_now_ns(), static_cast<std::uint64_t>(grace.count()))) {
+            inferred_(timewait_end_transition(end));
         }
     }
 
@@ -111,6 +127,7 @@ class Watchdog {
     SocketTable& table_;
     RingSource& source_;
     Reconciler* reconciler_;
+    std::function<void(const Transition&)> inferred_;
     Clock::duration reconcile_every_;
     Clock::time_point next_reconcile_;
     KernelLosses last_;
@@ -150,10 +167,16 @@ int run_command(const TraceConfig& config) {
     if (!config.json) {
         sink->write_line(TraceFormatter::text_header());
     }
+    auto write = [&](const Transition& t) {
+        sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
+    };
     RingSource source(tracer.events_fd(), [&](const Transition& t) {
         ++events;
-        table.apply(t);
-        sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
+        SocketTable::Applied applied = table.apply(t);
+        write(t);
+        if (applied.timewait_born) {
+            write(*applied.timewait_born);  // marked inferred
+        }
     });
     if (reconciler) {
         reconciler->seed(table, source);
@@ -165,7 +188,7 @@ int run_command(const TraceConfig& config) {
 
     // Ticks every 100 ms: a SIGUSR1 prints the live table; the watchdog and
     // --stats run every 10th tick.
-    Watchdog watchdog(tracer, table, source, reconciler.get(), config.reconcile_s);
+    Watchdog watchdog(tracer, table, source, reconciler.get(), config.reconcile_s, write);
     LoopOptions loop;
     loop.duration_s = config.duration_s;
     loop.tick_every = std::chrono::milliseconds(100);

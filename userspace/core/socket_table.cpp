@@ -32,7 +32,79 @@ bool is_birth(const Transition& t) {
            (t.old_state == TcpState::Listen && t.new_state == TcpState::SynRecv);
 }
 
+// The full socket closing on a FIN exchange: the kernel has just put a
+// timewait socket with the same cookie in its place. A reset or error close
+// (sk_err set) leaves none.
+bool leaves_timewait(const Transition& t) {
+    return t.new_state == TcpState::Close && t.sk_err == 0 &&
+           (t.old_state == TcpState::FinWait2 || t.old_state == TcpState::Closing);
+}
+
+SocketRole role_of_first(const Transition& t) {
+    if (t.old_state == TcpState::Close && t.new_state == TcpState::SynSent) {
+        return SocketRole::Client;
+    }
+    if (t.old_state == TcpState::Listen || t.new_state == TcpState::SynRecv) {
+        return SocketRole::Server;
+    }
+    return SocketRole::Unknown;
+}
+
+template <typename To, typename From>
+void copy_tuple(To& to, const From& from) {
+    to.saddr = from.saddr;
+    to.daddr = from.daddr;
+    to.sport = from.sport;
+    to.dport = from.dport;
+}
+
+Transition timewait_birth_of(const SocketEntry& entry, const Transition& t) {
+    Transition born = t;
+    copy_tuple(born, entry);
+    born.owner = entry.owner;
+    born.new_state = TcpState::TimeWait;
+    born.inferred = true;
+    return born;
+}
+
+// A listed socket that is, or reports itself as, a timewait socket.
+bool is_listed_timewait(const ListedSocket& s) {
+    return s.is_timewait || s.state == TcpState::TimeWait;
+}
+
+// Timers fire a little late; a timewait socket gone within this of its
+// expiry ended normally.
+constexpr std::uint64_t kExpirySlackNs = 1'000'000'000ull;
+
+// A TIME_WAIT entry a listing at listed_at_ns no longer shows.
+TimewaitEnd timewait_end_at_listing(const SocketEntry& e, std::uint64_t listed_at_ns) {
+    TimewaitEnd end{e, listed_at_ns, false};
+    if (e.expires_ns && listed_at_ns + kExpirySlackNs < *e.expires_ns) {
+        end.early = true;  // the listing's time: the end came at most this late
+    } else if (e.expires_ns && *e.expires_ns < listed_at_ns) {
+        end.ended_ns = std::max(*e.expires_ns, e.last_event_ns);
+    }
+    return end;
+}
+
 }  // namespace
+
+Transition timewait_end_transition(const TimewaitEnd& end) {
+    const SocketEntry& e = end.entry;
+    Transition t;
+    t.ts_ns = end.ended_ns;
+    t.cookie = e.cookie;
+    t.netns = e.netns;
+    copy_tuple(t, e);
+    t.old_state = TcpState::TimeWait;
+    t.new_state = TcpState::Close;
+    if (e.entered_ns && *e.entered_ns <= end.ended_ns) {
+        t.dur_ns = end.ended_ns - *e.entered_ns;
+    }
+    t.owner = e.owner;
+    t.inferred = true;
+    return t;
+}
 
 SocketTable::SocketTable(std::size_t capacity) : capacity_(capacity) {
     if (capacity_ == 0) {
@@ -46,12 +118,16 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
     auto it = entries_.find(t.cookie);
     if (it != entries_.end()) {
         SocketEntry& entry = it->second;
+        if (entry.state == TcpState::TimeWait && leaves_timewait(t)) {
+            // A listing showed the timewait socket before this event was read.
+            return result;
+        }
         if (entry.state != t.old_state) {
             result.gap = true;
             entry.history_gap = true;
             ++counters_.gaps;
         }
-    } else if (t.new_state == TcpState::Close) {
+    } else if (t.new_state == TcpState::Close && !leaves_timewait(t)) {
         // Born and gone between two of our looks, or predating us: nothing to keep.
         return result;
     } else {
@@ -62,7 +138,7 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
             result.gap = true;
             ++counters_.gaps;
         }
-        insert(t.cookie, t.netns);
+        insert(t.cookie, t.netns).role = role_of_first(t);
         entries_.find(t.cookie)->second.history_gap = result.gap;
         it = entries_.find(t.cookie);
     }
@@ -76,7 +152,11 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
         entry.owner = t.owner;
     }
 
-    if (t.new_state == TcpState::Close) {
+    if (leaves_timewait(t)) {
+        entry.state = TcpState::TimeWait;
+        entry.expires_ns = t.ts_ns + kTimewaitLenNs;
+        result.timewait_born = timewait_birth_of(entry, t);
+    } else if (t.new_state == TcpState::Close) {
         result.closed = std::move(entry);
         entries_.erase(it);
     }
@@ -102,8 +182,11 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
     listed.reserve(listing.size());
     for (const ListedSocket& s : listing) {
         listed.insert(s.cookie);
+        const bool timewait = is_listed_timewait(s);
+        const TcpState state = timewait ? TcpState::TimeWait : s.state;
         auto it = entries_.find(s.cookie);
         SocketEntry* entry = nullptr;
+        bool missed_birth = timewait;
         if (it == entries_.end()) {
             entry = &insert(s.cookie, netns);
             entry->last_event_ns = listed_at_ns;
@@ -112,20 +195,31 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
             continue;
         } else {
             entry = &it->second;
-            if (entry->state != s.state) {
+            if (entry->state != state) {
                 entry->entered_ns.reset();
                 ++result.fixed;
+            } else {
+                missed_birth = false;
             }
         }
-        entry->state = s.state;
-        entry->saddr = s.saddr;
-        entry->daddr = s.daddr;
-        entry->sport = s.sport;
-        entry->dport = s.dport;
+        entry->state = state;
+        copy_tuple(*entry, s);
+        if (timewait) {
+            entry->expires_ns =
+                listed_at_ns + static_cast<std::uint64_t>(s.expires_ms) * 1'000'000ull;
+            entry->timewait_confirmed = true;
+        }
+        if (missed_birth) {
+            result.timewait_missed.push_back(*entry);
+        }
     }
     for (auto it = entries_.begin(); it != entries_.end();) {
         const SocketEntry& e = it->second;
         if (e.netns == netns && e.last_event_ns <= listed_at_ns && !listed.contains(e.cookie)) {
+            if (e.state == TcpState::TimeWait) {
+                result.timewait_ended.push_back(timewait_end_at_listing(e, listed_at_ns));
+                result.early_deaths += result.timewait_ended.back().early ? 1 : 0;
+            }
             it = entries_.erase(it);
             ++result.removed;
         } else {
@@ -151,6 +245,27 @@ bool SocketTable::continue_closed(const ClosedSocket& closed) {
             entry.state == closed.from ? closed.from_since_ns : std::optional(closed.closed_ns);
     }
     return true;
+}
+
+std::vector<TimewaitEnd> SocketTable::expire_timewait(std::uint64_t now_ns,
+                                                      std::uint64_t grace_ns) {
+    std::vector<TimewaitEnd> ended;
+    for (auto it = entries_.begin(); it != entries_.end();) {
+        const SocketEntry& e = it->second;
+        if (e.state == TcpState::TimeWait && e.expires_ns && *e.expires_ns + grace_ns < now_ns) {
+            ended.push_back({e, *e.expires_ns, false});
+            it = entries_.erase(it);
+        } else {
+            ++it;
+        }
+    }
+    return ended;
+}
+
+std::size_t SocketTable::count_in_state(TcpState state) const {
+    return static_cast<std::size_t>(
+        std::count_if(entries_.begin(), entries_.end(),
+                      [&](const auto& kv) { return kv.second.state == state; }));
 }
 
 const SocketEntry* SocketTable::find(std::uint64_t cookie) const {

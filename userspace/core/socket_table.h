@@ -15,6 +15,12 @@
 
 namespace tcpscope {
 
+// How a socket came to be: connect() or accept().
+enum class SocketRole : std::uint8_t { Unknown, Client, Server };
+
+// How long the kernel keeps a timewait socket (TCP_TIMEWAIT_LEN, fixed).
+inline constexpr std::uint64_t kTimewaitLenNs = 60'000'000'000ull;
+
 struct SocketEntry {
     std::uint64_t cookie = 0;
     std::uint32_t netns = 0;
@@ -27,7 +33,23 @@ struct SocketEntry {
     std::uint64_t last_event_ns = 0;
     std::optional<Owner> owner;
     bool history_gap = false;  // an event's old state did not match ours
+    SocketRole role = SocketRole::Unknown;
+    // TIME_WAIT only: when the kernel frees the timewait socket (CLOCK_MONOTONIC),
+    // estimated at an inferred birth, exact once a listing has confirmed it.
+    std::optional<std::uint64_t> expires_ns;
+    bool timewait_confirmed = false;  // a kernel listing has shown it
 };
+
+// A TIME_WAIT entry that left the table: expired, or killed early (port
+// reuse, reset), which the kernel reports with no event.
+struct TimewaitEnd {
+    SocketEntry entry;       // as it was in TIME_WAIT
+    std::uint64_t ended_ns;  // when it ended, or the listing that missed it
+    bool early = false;      // gone well before its expiry
+};
+
+// The inferred TIME_WAIT->CLOSE transition of an end, for `trace`.
+Transition timewait_end_transition(const TimewaitEnd& end);
 
 struct TableCounters {
     std::uint64_t gaps = 0;       // transitions whose old state differed from the table's
@@ -59,6 +81,13 @@ struct ReconcileResult {
     std::uint64_t removed = 0;  // in the table, gone from the kernel
     std::uint64_t fixed = 0;    // in both, in another state
     std::uint64_t total() const { return added + removed + fixed; }
+
+    // TIME_WAIT, which ends with no event: entries gone from the listing
+    // (among removed), and listed timewait sockets whose birth the stream
+    // missed (among added or fixed).
+    std::vector<TimewaitEnd> timewait_ended;
+    std::vector<SocketEntry> timewait_missed;
+    std::uint64_t early_deaths = 0;  // of timewait_ended
 };
 
 class SocketTable {
@@ -69,6 +98,10 @@ class SocketTable {
         bool gap = false;  // this transition revealed lost history
         // The entry as it was just before it left the table at ->CLOSE.
         std::optional<SocketEntry> closed;
+        // A FIN close (FIN_WAIT2/CLOSING->CLOSE, no error) left a timewait
+        // socket with the same cookie: the entry stays, in TIME_WAIT, and
+        // this is the inferred ->TIME_WAIT transition.
+        std::optional<Transition> timewait_born;
     };
 
     Applied apply(const Transition& t);
@@ -80,6 +113,9 @@ class SocketTable {
     // table. Listed sockets enter with an unknown time in state and owner.
     // Once a namespace is reconciled, a socket of it first seen mid-life
     // counts as a gap: its birth was lost.
+    // Timewait sockets are TIME_WAIT in the table whatever their substate,
+    // and take their expiry from the listing; a TIME_WAIT entry gone from it
+    // ended, early when well before its expiry (port reuse, reset).
     ReconcileResult reconcile(const std::vector<ListedSocket>& listing, std::uint32_t netns,
                               std::uint64_t listed_at_ns);
 
@@ -88,6 +124,12 @@ class SocketTable {
     // socket's owner and the time it entered its current state, where the
     // listing left them unknown. False if the cookie is not held.
     bool continue_closed(const ClosedSocket& closed);
+
+    // Ends TIME_WAIT entries whose expiry passed more than grace_ns ago (for
+    // namespaces no listing covers).
+    std::vector<TimewaitEnd> expire_timewait(std::uint64_t now_ns, std::uint64_t grace_ns);
+
+    std::size_t count_in_state(TcpState state) const;
 
     const SocketEntry* find(std::uint64_t cookie) const;
     std::size_t size() const { return entries_.size(); }

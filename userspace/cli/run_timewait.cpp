@@ -1,0 +1,135 @@
+#include "cli/run_timewait.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "cli/event_loop.h"
+#include "cli/exit_codes.h"
+#include "cli/netns_path.h"
+#include "cli/privileges.h"
+#include "cli/reconciler.h"
+#include "cli/run_trace.h"
+#include "core/socket_table.h"
+#include "core/timewait_stats.h"
+#include "kernel/netns_sysctl.h"
+#include "kernel/ring_source.h"
+#include "kernel/tracer.h"
+#include "views/line_sink.h"
+#include "views/timewait_format.h"
+
+namespace tcpscope {
+namespace {
+
+// Births wait here until the interval their kernel timestamp falls in
+// closes: events are read in batches, some after the interval's listing.
+class PendingBirths {
+  public:
+    void add(std::uint64_t ts_ns, const SocketEntry& entry) { births_.emplace_back(ts_ns, entry); }
+
+    // Hands over the births stamped up to until_ns (all when empty).
+    void hand_over(TimewaitStats& stats, std::optional<std::uint64_t> until_ns = std::nullopt) {
+        auto later = std::partition(births_.begin(), births_.end(), [&](const auto& b) {
+            return !until_ns || b.first <= *until_ns;
+        });
+        for (auto it = births_.begin(); it != later; ++it) {
+            stats.birth(it->second);
+        }
+        births_.erase(births_.begin(), later);
+    }
+
+  private:
+    std::vector<std::pair<std::uint64_t, SocketEntry>> births_;
+};
+
+}  // namespace
+
+int run_command(const TimewaitConfig& config) {
+    TracerOptions options = tracer_options(config.filters, config.tuning);
+    const std::string ns_path =
+        config.filters.netns ? netns_path_for(*config.filters.netns) : "/proc/self/ns/net";
+    // One namespace: the one the listing covers.
+    Reconciler reconciler(config.filters.netns, SocketFilter{options.family, options.ports},
+                          options.pid != 0);
+    options.netns = reconciler.netns();
+    TimewaitSysctls sysctls(ns_path);
+    std::unique_ptr<LineSink> sink = make_stdout_sink();
+    Tracer tracer(options);
+    drop_all_capabilities();
+
+    SocketTable table(config.tuning.max_sockets);
+    TimewaitStats stats(config.top_n, config.warn_pct);
+    TimewaitFormatter formatter(WallClock::from_system());
+    PendingBirths births;
+    std::uint64_t events = 0;
+    RingSource source(tracer.events_fd(), [&](const Transition& t) {
+        ++events;
+        SocketTable::Applied applied = table.apply(t);
+        if (applied.timewait_born) {
+            if (const SocketEntry* entry = table.find(t.cookie)) {
+                births.add(t.ts_ns, *entry);
+            }
+        }
+    });
+    // TIME_WAIT sockets already there are live, not births.
+    reconciler.seed(table, source);
+    spdlog::info("tracing TIME_WAIT in netns {} ({} already live); {}; capabilities dropped",
+                 options.netns, table.count_in_state(TcpState::TimeWait), tracer.describe());
+
+    auto write = [&](const TimewaitReport& report) {
+        if (config.json) {
+            sink->write_line(formatter.json_line(report));
+        } else {
+            for (const std::string& line : formatter.text_lines(report)) {
+                sink->write_line(line);
+            }
+        }
+        sink->flush();
+    };
+    const auto grace_ns = static_cast<std::uint64_t>((config.interval_s + 2.0) * 1e9);
+    std::uint64_t corrections = 0;
+    auto reconcile = [&] {
+        ReconcileResult r = reconciler.run(table, source);
+        const std::uint64_t listed_at = reconciler.listed_at_ns();
+        births.hand_over(stats, listed_at);
+        for (const SocketEntry& missed : r.timewait_missed) {
+            stats.birth(missed);
+        }
+        stats.missed_births(r.timewait_missed.size());
+        std::vector<TimewaitEnd> ended = std::move(r.timewait_ended);
+        std::vector<TimewaitEnd> expired = table.expire_timewait(listed_at, grace_ns);
+        ended.insert(ended.end(), expired.begin(), expired.end());
+        for (const TimewaitEnd& end : ended) {
+            stats.death(end);
+        }
+        corrections += r.timewait_missed.size() + r.early_deaths;
+        return listed_at;
+    };
+
+    const std::uint64_t start_ns = reconciler.listed_at_ns();
+    std::uint64_t last_ns = start_ns;
+    LoopOptions loop;
+    loop.duration_s = config.duration_s;
+    loop.tick_every = std::chrono::milliseconds(static_cast<long>(config.interval_s * 1000));
+    loop.on_tick = [&] {
+        std::uint64_t now = reconcile();
+        double span_s = static_cast<double>(now - last_ns) / 1e9;
+        last_ns = now;
+        write(stats.interval_report(now, span_s, table.count_in_state(TcpState::TimeWait),
+                                    reconciler.listing(), sysctls.read()));
+    };
+    run_event_loop(source, *sink, loop);
+
+    if (!sink->broken()) {
+        std::uint64_t now = reconcile();
+        births.hand_over(stats);  // the totals take every birth read
+        write(stats.final_report(now, static_cast<double>(now - start_ns) / 1e9,
+                                 table.count_in_state(TcpState::TimeWait), reconciler.listing(),
+                                 sysctls.read()));
+    }
+    spdlog::info("{} timewait_corrections={}",
+                 loss_summary(events, tracer.losses(), source.malformed(), table), corrections);
+    return exit_code::kOk;
+}
+
+}  // namespace tcpscope

@@ -1,0 +1,57 @@
+#include "cli/timewait_command.h"
+
+#include <memory>
+
+#include "cli/common_flags.h"
+
+namespace tcpscope {
+namespace {
+
+struct TimewaitFlags {
+    TimewaitConfig config;
+    FilterFlags filters;
+    TuningFlags tuning;
+    double duration = 0;
+};
+
+}  // namespace
+
+Finisher add_timewait_command(CLI::App& app, CLI::App*& subcommand) {
+    auto flags = std::make_shared<TimewaitFlags>();
+    CLI::App* cmd = app.add_subcommand(
+        "timewait", "TIME_WAIT churn: rates, live count, who and where, lifetimes, pressure");
+    subcommand = cmd;
+    TimewaitConfig& c = flags->config;
+    flags->filters.add_to(*cmd);
+    flags->tuning.add_to(*cmd);
+    cmd->add_option("--interval", c.interval_s, "seconds between reports (default 1)")
+        ->check(CLI::Range(0.1, 3600.0))
+        ->type_name("SECONDS");
+    cmd->add_option("--top", c.top_n, "endpoints, ports and closers to list (default 5)")
+        ->check(CLI::Range(1, 1000))
+        ->type_name("N");
+    cmd->add_option("--warn-pct", c.warn_pct,
+                    "warn when TIME_WAIT reaches this share of tcp_max_tw_buckets, or a "
+                    "destination this share of the ephemeral port range (default 80)")
+        ->check(CLI::Range(0.0, 100.0))
+        ->type_name("P");
+    cmd->add_flag("--json", c.json, "one JSON object per interval instead of text");
+    cmd->add_option("--duration", flags->duration, "stop after this many seconds")
+        ->check(CLI::PositiveNumber)
+        ->type_name("SECONDS");
+
+    return [flags]() -> Finished {
+        TimewaitConfig config = flags->config;
+        if (auto error = flags->tuning.finish()) {
+            return *error;
+        }
+        config.tuning = flags->tuning.values;
+        config.filters = flags->filters.finish();
+        if (flags->duration > 0) {
+            config.duration_s = flags->duration;
+        }
+        return CommandConfig{config};
+    };
+}
+
+}  // namespace tcpscope
