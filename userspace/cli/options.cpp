@@ -3,8 +3,8 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/exit_codes.h"
-#include "cli/synfail_command.h"
 #include "cli/netstat_command.h"
+#include "cli/synfail_command.h"
 #include "cli/timewait_command.h"
 #include "cli/trace_command.h"
 

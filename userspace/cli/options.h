@@ -72,8 +72,7 @@ struct TimewaitConfig {
     std::optional<double> duration_s;
 };
 
-using CommandConfig =
-    std::variant<TraceConfig, SynfailConfig, NetstatConfig, TimewaitConfig>;
+using CommandConfig = std::variant<TraceConfig, SynfailConfig, NetstatConfig, TimewaitConfig>;
 
 struct ParseOutcome {
     std::optional<CommandConfig> command;  // set when a command should run

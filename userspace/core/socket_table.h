@@ -21,22 +21,24 @@ enum class SocketRole : std::uint8_t { Unknown, Client, Server };
 // How long the kernel keeps a timewait socket (TCP_TIMEWAIT_LEN, fixed).
 inline constexpr std::uint64_t kTimewaitLenNs = 60'000'000'000ull;
 
+// Fields ordered largest first: the table holds hundreds of thousands of
+// these, and padding is memory (bench/table_memory.cpp measures it).
 struct SocketEntry {
     std::uint64_t cookie = 0;
-    std::uint32_t netns = 0;
-    IpAddress saddr;
-    IpAddress daddr;
-    std::optional<std::uint16_t> sport;
-    std::uint16_t dport = 0;
-    TcpState state = TcpState::Close;
-    std::optional<std::uint64_t> entered_ns;  // unknown for sockets seeded, not seen
     std::uint64_t last_event_ns = 0;
-    std::optional<Owner> owner;
-    bool history_gap = false;  // an event's old state did not match ours
-    SocketRole role = SocketRole::Unknown;
+    std::optional<std::uint64_t> entered_ns;  // unknown for sockets seeded, not seen
     // TIME_WAIT only: when the kernel frees the timewait socket (CLOCK_MONOTONIC),
     // estimated at an inferred birth, exact once a listing has confirmed it.
     std::optional<std::uint64_t> expires_ns;
+    std::optional<Owner> owner;
+    IpAddress saddr;
+    IpAddress daddr;
+    std::uint32_t netns = 0;
+    std::optional<std::uint16_t> sport;
+    std::uint16_t dport = 0;
+    TcpState state = TcpState::Close;
+    SocketRole role = SocketRole::Unknown;
+    bool history_gap = false;         // an event's old state did not match ours
     bool timewait_confirmed = false;  // a kernel listing has shown it
 };
 

@@ -19,10 +19,14 @@ enum class OwnerSource : std::uint8_t {
 };
 
 struct Owner {
-    std::uint32_t pid = 0;
+    // comm first: keeps the struct (and every table entry) free of padding.
     std::string comm;
+    std::uint32_t pid = 0;
     OwnerSource source = OwnerSource::Current;
 
+    Owner() = default;
+    Owner(std::uint32_t owner_pid, std::string owner_comm, OwnerSource from)
+        : comm(std::move(owner_comm)), pid(owner_pid), source(from) {}
     bool operator==(const Owner&) const = default;
 };
 
