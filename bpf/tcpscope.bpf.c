@@ -263,6 +263,14 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         return 0;
     if (synfail_mode && oldstate != TCPSCOPE_SYN_SENT && newstate != TCPSCOPE_SYN_SENT)
         return 0;
+    /* timewait: a softirq transition neither names an owner nor begins a
+     * socket, except a child leaving LISTEN, and only ->CLOSE can be a
+     * birth; the rest would only move the cache's time in state, which
+     * timewait does not use. Half the transitions end here, before any
+     * map lookup. */
+    bool softirq = in_softirq_context();
+    if (timewait_mode && softirq && newstate != TCPSCOPE_CLOSE && oldstate != TCPSCOPE_LISTEN)
+        return 0;
 
     /* skc_num is already 0 at ->CLOSE; inet_sport still holds the port. */
     struct inet_sock *inet = (struct inet_sock *)sk;
@@ -272,7 +280,6 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
 
     __u64 now = bpf_ktime_get_ns();
     __u64 cookie = bpf_get_socket_cookie(sk);
-    bool softirq = in_softirq_context();
     struct socket_info *cached = bpf_map_lookup_elem(&sockets, &cookie);
 
     struct owner *listener = NULL;
@@ -333,7 +340,10 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
                 bpf_map_delete_elem(&sockets, &cookie);
             if (!leaves_timewait(oldstate, newstate, sk_err))
                 return 0;
-            flags |= next.role_flags;
+            /* The cache's time skips the softirq transitions: not the time
+             * in FIN_WAIT2/CLOSING. */
+            flags = (flags & ~TCPSCOPE_F_DUR_KNOWN) | next.role_flags;
+            dur_ns = 0;
         } else if (cached && next.pid == cached->pid &&
                    next.owner_flags == cached->owner_flags) {
             /* Same owner and role: only the time moves on. One store in
