@@ -15,9 +15,6 @@
 
 namespace tcpscope {
 
-// How a socket came to be: connect() or accept().
-enum class SocketRole : std::uint8_t { Unknown, Client, Server };
-
 // How long the kernel keeps a timewait socket (TCP_TIMEWAIT_LEN, fixed).
 inline constexpr std::uint64_t kTimewaitLenNs = 60'000'000'000ull;
 
@@ -96,6 +93,14 @@ class SocketTable {
   public:
     explicit SocketTable(std::size_t capacity);
 
+    // The stream carries only some transitions by design (timewait mode: the
+    // kernel sends only the FIN closes that leave a timewait socket). Then an
+    // old state that differs from the table's, or a socket first seen
+    // mid-life, is expected and not counted as a gap; losses show only in the
+    // kernel's counters. The role comes from the transition's role hint.
+    void set_sparse(bool sparse) { sparse_ = sparse; }
+    bool sparse() const { return sparse_; }
+
     struct Applied {
         bool gap = false;  // this transition revealed lost history
         // The entry as it was just before it left the table at ->CLOSE.
@@ -146,6 +151,7 @@ class SocketTable {
     SocketEntry& insert(std::uint64_t cookie, std::uint32_t netns);
 
     std::size_t capacity_;
+    bool sparse_ = false;
     std::unordered_set<std::uint32_t> seeded_netns_;  // namespaces a listing has covered
     std::unordered_map<std::uint64_t, SocketEntry> entries_;
     TableCounters counters_;

@@ -30,6 +30,9 @@ struct Owner {
     bool operator==(const Owner&) const = default;
 };
 
+// How a socket came to be: connect() or accept().
+enum class SocketRole : std::uint8_t { Unknown, Client, Server };
+
 struct Transition {
     std::uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
     std::uint64_t cookie = 0;
@@ -50,6 +53,9 @@ struct Transition {
     // errno, both states CLOSE, cookie 0 when the socket never had one).
     bool connect_sync = false;
     std::uint16_t syn_retrans = 0;
+    // timewait mode only: the role the kernel cached from the socket's first
+    // transition (the stream does not carry that transition). Else Unknown.
+    SocketRole role = SocketRole::Unknown;
 
     int family() const { return saddr.family; }
 };
