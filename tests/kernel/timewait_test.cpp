@@ -292,9 +292,13 @@ TEST_F(TimewaitTest, ServerClosingFirstPutsTimeWaitOnTheServerSide) {
     long ss = ss_timewait_count(*ns_);
     auto [intervals, total] = stop();
 
-    EXPECT_EQ(ss, kCount);
+    // A client port reused while the server still holds TIME_WAIT for it
+    // kills that timewait socket early (the kernel accepts the new SYN), so
+    // the kernel may hold a few fewer than kCount: each is an early death.
+    EXPECT_GE(ss, kCount * 95 / 100);
     EXPECT_EQ(total["births"], kCount) << total.dump();
     EXPECT_EQ(total["live"], ss);
+    EXPECT_EQ(total["early_deaths"], kCount - ss) << total.dump();
     EXPECT_EQ(total["side"]["server"], kCount);
     EXPECT_EQ(total["side"]["client"], 0);
     ASSERT_EQ(total["closers"].size(), 1u) << total["closers"].dump();
