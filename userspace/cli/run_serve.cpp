@@ -95,8 +95,9 @@ int run_command(const ServeConfig& config) {
     if (config.reconcile_s > 0) {
         reconciler = std::make_unique<Reconciler>(
             config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0);
-        sysctls = std::make_unique<TimewaitSysctls>(
-            config.filters.netns ? netns_path_for(*config.filters.netns) : "/proc/self/ns/net");
+        sysctls = config.filters.netns
+                      ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
+                      : std::make_unique<TimewaitSysctls>();
     }
     drop_all_capabilities();
 
