@@ -266,6 +266,8 @@ TEST(ServeOptionsTest, MetricsAddressIsHostAndPort) {
     EXPECT_TRUE(check_metrics_address("localhost:9464"));
     EXPECT_TRUE(check_metrics_address("::1:9464"));
     EXPECT_TRUE(check_metrics_address("127.0.0.1:94x"));
+    EXPECT_EQ(metrics_port("[::1]:9464"), 9464);
+    EXPECT_EQ(metrics_port("127.0.0.1:80"), 80);
 }
 
 TEST(ServeOptionsTest, DefaultsAndFlags) {

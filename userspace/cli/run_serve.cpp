@@ -13,6 +13,7 @@
 #include "cli/privileges.h"
 #include "cli/reconciler.h"
 #include "cli/run_trace.h"
+#include "cli/serve_command.h"
 #include "cli/stop_signal.h"
 #include "core/connect_outcome.h"
 #include "core/metrics_model.h"
@@ -87,8 +88,6 @@ int run_command(const ServeConfig& config) {
     install_reopen_handler();
     TracerOptions options = tracer_options(config.filters, config.tuning);
     ServeLog log(config);
-    // Everything that needs a capability or a privileged port comes before the drop.
-    MetricsExporter exporter(config.metrics_addr);
     Tracer tracer(options);
     std::unique_ptr<Reconciler> reconciler;
     std::unique_ptr<TimewaitSysctls> sysctls;
@@ -99,6 +98,10 @@ int run_command(const ServeConfig& config) {
                       ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
                       : std::make_unique<TimewaitSysctls>();
     }
+    // The exposer's threads inherit the capabilities left when it starts:
+    // none, or for a port below 1024 only the right to bind it.
+    drop_capabilities_for_listener(metrics_port(config.metrics_addr));
+    MetricsExporter exporter(config.metrics_addr);
     drop_all_capabilities();
 
     SocketTable table(config.tuning.max_sockets);

@@ -48,6 +48,10 @@ std::optional<std::string> check_metrics_address(const std::string& address) {
     return std::nullopt;
 }
 
+std::uint16_t metrics_port(const std::string& address) {
+    return static_cast<std::uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
+}
+
 Finisher add_serve_command(CLI::App& app, CLI::App*& subcommand) {
     auto flags = std::make_shared<ServeFlags>();
     CLI::App* cmd = app.add_subcommand(
