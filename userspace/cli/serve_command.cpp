@@ -84,16 +84,12 @@ Finisher add_serve_command(CLI::App& app, CLI::App*& subcommand) {
 
     return [flags]() -> Finished {
         ServeConfig config = flags->config;
-        if (auto error = flags->tuning.finish()) {
+        if (auto error =
+                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
             return *error;
         }
         if (auto error = check_metrics_address(config.metrics_addr)) {
             return *error;
-        }
-        config.tuning = flags->tuning.values;
-        config.filters = flags->filters.finish();
-        if (flags->duration > 0) {
-            config.duration_s = flags->duration;
         }
         return CommandConfig{config};
     };
