@@ -160,6 +160,21 @@ TEST_F(ServeTest, CountersEqualTheTrafficAndTheLogHasEveryTransition) {
         << text;
     EXPECT_EQ(sample_value(text, "tcpscope_timewait_sockets"), kSuccesses);
     EXPECT_EQ(sample_value(text, "tcpscope_timewait_early_deaths_total"), 0);
+    // Port-range pressure towards the listener, from a reconciliation's listing.
+    FILE* range = popen(
+        ("ip netns exec " + ns_->name() + " cat /proc/sys/net/ipv4/ip_local_port_range").c_str(),
+        "r");
+    ASSERT_NE(range, nullptr);
+    unsigned lo = 0;
+    unsigned hi = 0;
+    ASSERT_EQ(std::fscanf(range, "%u %u", &lo, &hi), 2);
+    pclose(range);
+    const Labels listener = {{"daddr", "127.0.0.1"}, {"dport", std::to_string(kPort)}};
+    const double share = static_cast<double>(kSuccesses) / (hi - lo + 1);
+    text = scrape_until("tcpscope_port_range_usage_ratio", listener, share * 0.999);
+    EXPECT_NEAR(sample_value(text, "tcpscope_port_range_usage_ratio", listener).value_or(-1), share,
+                1e-9)
+        << text;
     for (const char* cause : {"ringbuf_full", "recursion", "malformed"}) {
         EXPECT_EQ(sample_value(text, "tcpscope_events_lost_total", {{"cause", cause}}), 0) << cause;
     }

@@ -135,21 +135,22 @@ int run_command(const ServeConfig& config) {
         reconciler->seed(table, source);
     }
 
-    auto update_table_gauges = [&] {
-        model.set_table(table);
-        if (reconciler) {
-            if (auto range = sysctls->read().port_range) {
-                model.set_pressure(port_pressure(reconciler->listing(), *range));
-            }
+    // Port-range pressure comes from the listing: it changes at reconciliations.
+    auto update_pressure = [&] {
+        if (auto range = sysctls->read().port_range) {
+            model.set_pressure(port_pressure(reconciler->listing(), *range));
         }
     };
+    if (reconciler) {
+        update_pressure();
+    }
     auto publish = [&] {
         KernelLosses losses = tracer.losses();
         model.set_events({events, losses.ringbuf_full, losses.unrecovered(), source.malformed(),
                           losses.recovered});
         exporter.publish(model);
     };
-    update_table_gauges();
+    model.set_table(table);
     publish();
 
     std::string where = config.metrics_addr;
@@ -189,6 +190,7 @@ int run_command(const ServeConfig& config) {
         if (reconciler && (lost > last_lost || Clock::now() >= next_reconcile)) {
             ReconcileResult r = reconciler->run(table, source);
             model.observe_reconcile(r);
+            update_pressure();
             for (const TimewaitEnd& end : r.timewait_ended) {
                 log_transition(timewait_end_transition(end));
             }
@@ -200,7 +202,7 @@ int run_command(const ServeConfig& config) {
         for (const TimewaitEnd& end : expired) {
             log_transition(timewait_end_transition(end));
         }
-        update_table_gauges();
+        model.set_table(table);
         publish();
     };
     run_event_loop(source, log, loop);
