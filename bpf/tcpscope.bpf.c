@@ -30,6 +30,10 @@ const volatile __u32 filter_pid = 0; /* owner tgid, 0: any */
 const volatile bool synfail_mode = false;
 const volatile bool synfail_sync = false; /* the connect() exit hook is attached */
 const volatile long connect_syscall_nr = -1;
+/* timewait: only FIN closes that leave a timewait socket (FIN_WAIT2/CLOSING
+ * ->CLOSE with no error) cross the ring, carrying the closer from the cache
+ * and the socket's role (from its first transition) in the flags. */
+const volatile bool timewait_mode = false;
 /* Force a consumer wake-up only once this much data waits in the ring. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
@@ -38,7 +42,7 @@ struct socket_info {
     __u64 entered_ns; /* when it entered its current state */
     __u32 pid;        /* owner tgid, 0 unknown */
     __u16 owner_flags;
-    __u16 pad;
+    __u16 role_flags; /* timewait: TCPSCOPE_F_ROLE_*, from the first transition */
     char comm[TCPSCOPE_COMM_LEN];
 };
 
@@ -228,6 +232,23 @@ static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk
     return false;
 }
 
+/* timewait: the role a socket's first transition gives it. */
+static __always_inline __u16 role_of_first(int oldstate, int newstate)
+{
+    if (oldstate == TCPSCOPE_CLOSE && newstate == TCPSCOPE_SYN_SENT)
+        return TCPSCOPE_F_ROLE_CLIENT;
+    if (oldstate == TCPSCOPE_LISTEN || newstate == TCPSCOPE_SYN_RECV)
+        return TCPSCOPE_F_ROLE_SERVER;
+    return 0;
+}
+
+/* timewait: a FIN close, after which a timewait socket takes the cookie. */
+static __always_inline bool leaves_timewait(int oldstate, int newstate, int sk_err)
+{
+    return newstate == TCPSCOPE_CLOSE && sk_err == 0 &&
+           (oldstate == TCPSCOPE_FIN_WAIT2 || oldstate == TCPSCOPE_CLOSING);
+}
+
 static __always_inline int handle_transition(struct sock *sk, int oldstate, int newstate,
                                              __u16 extra_flags)
 {
@@ -242,6 +263,14 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         return 0;
     if (synfail_mode && oldstate != TCPSCOPE_SYN_SENT && newstate != TCPSCOPE_SYN_SENT)
         return 0;
+    /* timewait: a softirq transition neither names an owner nor begins a
+     * socket, except a child leaving LISTEN, and only ->CLOSE can be a
+     * birth; the rest would only move the cache's time in state, which
+     * timewait does not use. Half the transitions end here, before any
+     * map lookup. */
+    bool softirq = in_softirq_context();
+    if (timewait_mode && softirq && newstate != TCPSCOPE_CLOSE && oldstate != TCPSCOPE_LISTEN)
+        return 0;
 
     /* skc_num is already 0 at ->CLOSE; inet_sport still holds the port. */
     struct inet_sock *inet = (struct inet_sock *)sk;
@@ -251,7 +280,6 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
 
     __u64 now = bpf_ktime_get_ns();
     __u64 cookie = bpf_get_socket_cookie(sk);
-    bool softirq = in_softirq_context();
     struct socket_info *cached = bpf_map_lookup_elem(&sockets, &cookie);
 
     struct owner *listener = NULL;
@@ -305,11 +333,33 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         dur_ns = now - cached->entered_ns;
         flags |= TCPSCOPE_F_DUR_KNOWN;
     }
-    /* synfail follows a socket no further than its connect() outcome. */
-    if (newstate == TCPSCOPE_CLOSE || (synfail_mode && oldstate == TCPSCOPE_SYN_SENT))
+    if (timewait_mode) {
+        next.role_flags = cached ? cached->role_flags : role_of_first(oldstate, newstate);
+        if (newstate == TCPSCOPE_CLOSE) {
+            if (cached)
+                bpf_map_delete_elem(&sockets, &cookie);
+            if (!leaves_timewait(oldstate, newstate, sk_err))
+                return 0;
+            /* The cache's time skips the softirq transitions: not the time
+             * in FIN_WAIT2/CLOSING. */
+            flags = (flags & ~TCPSCOPE_F_DUR_KNOWN) | next.role_flags;
+            dur_ns = 0;
+        } else if (cached && next.pid == cached->pid &&
+                   next.owner_flags == cached->owner_flags) {
+            /* Same owner and role: only the time moves on. One store in
+             * place instead of a map update. */
+            cached->entered_ns = now;
+            return 0;
+        } else {
+            bpf_map_update_elem(&sockets, &cookie, &next, BPF_ANY);
+            return 0;
+        }
+    } else if (newstate == TCPSCOPE_CLOSE || (synfail_mode && oldstate == TCPSCOPE_SYN_SENT)) {
+        /* synfail follows a socket no further than its connect() outcome. */
         bpf_map_delete_elem(&sockets, &cookie);
-    else
+    } else {
         bpf_map_update_elem(&sockets, &cookie, &next, BPF_ANY);
+    }
 
     /* Before the filters: the connect() exit applies them to what it reports. */
     if (synfail_mode && synfail_hold_back(cookie, newstate, sk_err, softirq, now))

@@ -48,6 +48,11 @@ enum tcpscope_event_flags {
     /* Not a transition: connect() failed before any SYN left (sk_err holds
      * its errno; both states are CLOSE). Sent by the connect() exit hook. */
     TCPSCOPE_F_CONNECT_SYNC = 1 << 7,
+    /* timewait mode only: how the socket began, from its first transition
+     * (CLOSE->SYN_SENT: connect(); LISTEN->SYN_RECV: accept()). Neither set:
+     * unknown, or another mode. */
+    TCPSCOPE_F_ROLE_CLIENT = 1 << 8,
+    TCPSCOPE_F_ROLE_SERVER = 1 << 9,
 };
 
 struct tcpscope_event {

@@ -214,6 +214,39 @@ TEST(Hardening, FullTableEvictsWithACounterAndAWarning) {
     EXPECT_LT(peak_kb, kBoundKb) << "peak RSS " << peak_kb << " kB";
 }
 
+TEST(Hardening, AFloodOfOverAHundredThousandSocketsStaysWithinTheBound) {
+    TCPSCOPE_REQUIRE_BPF();
+    NetNamespace ns;
+    // Every client close leaves a TIME_WAIT entry for 60 s: a storm of 100k+
+    // connections floods a 65,536-entry table.
+    ASSERT_EQ(ns.exec("sysctl -qw net.ipv4.ip_local_port_range=\"1024 65000\""), 0);
+    TracerProcess tracer({"trace", "--netns", ns.path(), "-o", "/dev/null", "--max-sockets",
+                          "65536", "--reconcile", "0"});
+    ASSERT_TRUE(tracer.wait_ready());
+    std::string out = run_shell("ip netns exec " + ns.name() + " " + TCPSCOPE_STORM_BINARY +
+                                " --seconds 60 --clients 2 --servers 2 --count 105000");
+    auto storm = nlohmann::json::parse(out);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1500));  // a watchdog tick
+    auto status = proc_status(tracer.pid());
+    TracerRun run = tracer.stop();
+    ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
+
+    ASSERT_GE(storm["connections"].get<std::uint64_t>(), 100'000u) << out;
+    EXPECT_GE(run.summary["sockets_seen"], 200'000u) << run.stderr_text;
+    EXPECT_GT(run.summary["evicted"], 30'000u) << run.stderr_text;
+    EXPECT_LE(run.summary["sockets_live"], 65536u);
+    EXPECT_NE(run.stderr_text.find("warning: live table full"), std::string::npos);
+    // Bound: 16 MiB ring + ~250 B x 65,536 entries + ~24 MiB base.
+#ifdef TCPSCOPE_SANITIZED
+    constexpr long kBoundKb = 4 * 64 * 1024;
+#else
+    constexpr long kBoundKb = 64 * 1024;
+#endif
+    long peak_kb = std::stol(status["VmHWM"]);
+    EXPECT_LT(peak_kb, kBoundKb) << "peak RSS " << peak_kb << " kB";
+    std::printf("flood: %s, peak RSS %ld kB\n", out.c_str(), peak_kb);
+}
+
 TEST(Hardening, SigkillLeavesNoProgramBehind) {
     TCPSCOPE_REQUIRE_BPF();
     std::set<int> before = tcpscope_prog_ids();

@@ -381,6 +381,24 @@ void read_until_eof(int fd) {
     }
 }
 
+Child serve_one_until_eof(const NetNamespace& ns, int family, const char* addr,
+                          std::uint16_t port) {
+    Gate listening;
+    Child server(ns, [&] {
+        int l = listen_on(family, addr, port);
+        listening.open();
+        int c = accept_one(l);
+        read_until_eof(c);
+        close(c);
+        close(l);
+        return 0;
+    });
+    if (!listening.wait()) {
+        throw std::runtime_error("test server did not start listening");
+    }
+    return server;
+}
+
 std::map<std::uint64_t, std::vector<nlohmann::json>> by_cookie(
     const std::vector<nlohmann::json>& events) {
     std::map<std::uint64_t, std::vector<nlohmann::json>> out;

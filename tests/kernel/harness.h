@@ -126,6 +126,10 @@ int accept_one(int listener);
 void set_linger_zero(int fd);
 void read_until_eof(int fd);
 
+// A peer that listens, accepts one connection, reads until the client closes,
+// then closes it and the listener. Returns once it is listening.
+Child serve_one_until_eof(const NetNamespace& ns, int family, const char* addr, std::uint16_t port);
+
 // Events of one socket, in order.
 std::map<std::uint64_t, std::vector<nlohmann::json>> by_cookie(
     const std::vector<nlohmann::json>& events);

@@ -159,6 +159,7 @@ class TimewaitTest : public ::testing::Test {
         }
         EXPECT_TRUE(final_report.is_object()) << run.stdout_text << run.stderr_text;
         stdout_ = run.stdout_text;
+        stderr_ = run.stderr_text;
         return {intervals, final_report};
     }
 
@@ -182,7 +183,14 @@ class TimewaitTest : public ::testing::Test {
     std::unique_ptr<NetNamespace> ns_;
     std::unique_ptr<TracerProcess> tracer_;
     std::string stdout_;
+    std::string stderr_;
 };
+
+// A `key=N` of the tracer's exit summary, -1 when absent.
+long summary_value(const std::string& log, const std::string& key) {
+    std::size_t at = log.rfind(" " + key + "=");
+    return at == std::string::npos ? -1 : std::stol(log.substr(at + key.size() + 2));
+}
 
 // Intervals of one phase of births: the run of intervals with births after
 // `from`, without its first and last (partly outside the phase). Returns the
@@ -426,6 +434,34 @@ TEST_F(TimewaitTest, SmallLimitsInTheNamespaceTriggerWarnings) {
     EXPECT_NE(warnings.find("tcp_max_tw_buckets"), std::string::npos) << warnings;
     EXPECT_NE(warnings.find("127.0.0.1:9400"), std::string::npos) << warnings;
     EXPECT_NE(warnings.find("40000-40049"), std::string::npos) << warnings;
+}
+
+}  // namespace
+}  // namespace tcpscope::ktest
+
+namespace tcpscope::ktest {
+namespace {
+
+// The kernel filters for timewait: only the FIN close that leaves a timewait
+// socket crosses the ring buffer, one event per connection whichever side
+// closes first (a full stream would be 10 per connection), with the side.
+TEST_F(TimewaitTest, OnlyTimewaitBirthsCrossTheRingBuffer) {
+    start();
+    constexpr int kCount = 300;
+    run_churn(9300, 600, kCount, true);
+    run_churn(9301, 600, kCount, false);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    auto [intervals, total] = stop();
+
+    EXPECT_EQ(total["births"], 2 * kCount) << total.dump();
+    EXPECT_EQ(total["side"]["client"], kCount);
+    EXPECT_EQ(total["side"]["server"], kCount);
+    const long events = summary_value(stderr_, "events");
+    const long unrecovered = summary_value(stderr_, "unrecovered");
+    ASSERT_GE(events, 0) << stderr_;
+    EXPECT_LE(events, 2 * kCount) << "transitions timewait does not need crossed the ring";
+    EXPECT_GE(events + unrecovered, 2 * kCount - 2) << stderr_;
+    EXPECT_EQ(summary_value(stderr_, "history_gaps"), 0) << stderr_;
 }
 
 }  // namespace

@@ -98,17 +98,7 @@ class TraceFamilyTest : public TraceTest, public ::testing::WithParamInterface<F
 TEST_P(TraceFamilyTest, ClientClosesFirstBothSides) {
     start_tracer();
     const Family fam = GetParam();
-    Gate listening;
-    Child server(*ns_, [&] {
-        int l = listen_on(fam.af, fam.addr, kPort);
-        listening.open();
-        int c = accept_one(l);
-        read_until_eof(c);
-        close(c);
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = serve_one_until_eof(*ns_, fam.af, fam.addr, kPort);
     Child client(*ns_, [&] {
         int fd = connect_to(fam.af, fam.addr, kPort);
         if (fd < 0) {
@@ -272,17 +262,7 @@ TEST_F(TraceTest, LingerZeroResetsThePeer) {
 TEST_F(TraceTest, TimeInEstablishedIsMeasured) {
     start_tracer();
     constexpr int kSleepMs = 300;
-    Gate listening;
-    Child server(*ns_, [&] {
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        listening.open();
-        int c = accept_one(l);
-        read_until_eof(c);
-        close(c);
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = serve_one_until_eof(*ns_, AF_INET, "127.0.0.1", kPort);
     Child client(*ns_, [&] {
         int fd = connect_to(AF_INET, "127.0.0.1", kPort);
         if (fd < 0) {
@@ -321,17 +301,7 @@ TEST_F(TraceTest, OtherNamespacesAreFilteredOut) {
 
 TEST_F(TraceTest, PortFiltersSelectTheSide) {
     start_tracer({"--lport", "9090"});
-    Gate listening;
-    Child server(*ns_, [&] {
-        int l = listen_on(AF_INET, "127.0.0.1", 9090);
-        listening.open();
-        int c = accept_one(l);
-        read_until_eof(c);
-        close(c);
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = serve_one_until_eof(*ns_, AF_INET, "127.0.0.1", 9090);
     Child client(*ns_, [&] {
         int fd = connect_to(AF_INET, "127.0.0.1", 9090);
         if (fd < 0) {

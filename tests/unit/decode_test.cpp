@@ -62,6 +62,15 @@ TEST(Decode, OwnerSourceFollowsFlags) {
     EXPECT_EQ(decode_event(&e, sizeof(e))->owner->source, OwnerSource::Cached);
 }
 
+TEST(Decode, RoleFollowsFlags) {
+    tcpscope_event e = raw_event(1, TcpState::FinWait2, TcpState::Close);
+    EXPECT_EQ(decode_event(&e, sizeof(e))->role, SocketRole::Unknown);
+    e.flags = TCPSCOPE_F_ROLE_CLIENT;
+    EXPECT_EQ(decode_event(&e, sizeof(e))->role, SocketRole::Client);
+    e.flags = TCPSCOPE_F_ROLE_SERVER;
+    EXPECT_EQ(decode_event(&e, sizeof(e))->role, SocketRole::Server);
+}
+
 TEST(Decode, CommWithoutTerminatorIsBounded) {
     tcpscope_event e = raw_event(1, TcpState::Established, TcpState::FinWait1);
     std::memset(e.comm, 'x', sizeof(e.comm));

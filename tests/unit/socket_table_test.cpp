@@ -235,5 +235,36 @@ TEST(SocketTableReconcile, AfterSeedingAMidLifeFirstSightIsAGap) {
     EXPECT_FALSE(table.apply(other).gap);
 }
 
+// timewait mode: the kernel sends only the FIN closes that leave a timewait
+// socket, with the role it cached from the socket's first transition.
+TEST(SocketTableReconcile, ASparseStreamIsNotAGapAndTakesTheKernelsRole) {
+    SocketTable table(16);
+    table.set_sparse(true);
+    table.reconcile({listed(1, TcpState::Established)}, kNetns, 10);
+    Transition birth = testing::transition(1, TcpState::FinWait2, TcpState::Close, 20);
+    birth.role = SocketRole::Client;
+    auto applied = table.apply(birth);
+    EXPECT_FALSE(applied.gap);
+    ASSERT_TRUE(applied.timewait_born);
+    EXPECT_EQ(table.find(1)->role, SocketRole::Client) << "a listed socket learns its role";
+
+    Transition unseen = testing::transition(2, TcpState::Closing, TcpState::Close, 30);
+    unseen.role = SocketRole::Server;
+    applied = table.apply(unseen);
+    EXPECT_FALSE(applied.gap);
+    ASSERT_TRUE(applied.timewait_born);
+    EXPECT_EQ(table.find(2)->role, SocketRole::Server);
+    EXPECT_EQ(table.find(2)->state, TcpState::TimeWait);
+    EXPECT_EQ(table.counters().gaps, 0u);
+
+    // The same stream in a full-stream table is two gaps.
+    SocketTable full(16);
+    full.reconcile({listed(1, TcpState::Established)}, kNetns, 10);
+    full.apply(birth);
+    full.apply(unseen);
+    EXPECT_EQ(full.counters().gaps, 2u);
+    EXPECT_EQ(full.find(2)->role, SocketRole::Server);
+}
+
 }  // namespace
 }  // namespace tcpscope

@@ -1,5 +1,6 @@
 #include "cli/reconciler.h"
 
+#include <malloc.h>
 #include <sys/socket.h>
 
 #include "cli/netns_path.h"
@@ -39,6 +40,11 @@ ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source
     source.drain();
     ++runs_;
     return table.reconcile(listing, netns_, listed_at);
+}
+
+void Reconciler::release_listing() {
+    std::vector<ListedSocket>().swap(listing_);
+    malloc_trim(0);
 }
 
 void Reconciler::seed(SocketTable& table, RingSource& source) {

@@ -46,6 +46,7 @@ class PendingBirths {
 
 int run_command(const TimewaitConfig& config) {
     TracerOptions options = tracer_options(config.filters, config.tuning);
+    options.timewait = true;  // only TIME_WAIT births cross the ring buffer
     const std::string ns_path =
         config.filters.netns ? netns_path_for(*config.filters.netns) : "/proc/self/ns/net";
     // One namespace: the one the listing covers.
@@ -58,6 +59,7 @@ int run_command(const TimewaitConfig& config) {
     drop_all_capabilities();
 
     SocketTable table(config.tuning.max_sockets);
+    table.set_sparse(true);  // history_gaps stays 0: losses show in the kernel counters
     TimewaitStats stats(config.top_n, config.warn_pct);
     TimewaitFormatter formatter(WallClock::from_system());
     PendingBirths births;

@@ -101,6 +101,7 @@ class Watchdog {
         auto now = Clock::now();
         if (reconciler_ != nullptr && (lost_more || now >= next_reconcile_)) {
             ReconcileResult r = reconciler_->run(table_, source_);
+            reconciler_->release_listing();
             for (const TimewaitEnd& end : r.timewait_ended) {
                 inferred_(timewait_end_transition(end));
             }
@@ -180,6 +181,7 @@ int run_command(const TraceConfig& config) {
     });
     if (reconciler) {
         reconciler->seed(table, source);
+        reconciler->release_listing();
     }
 
     spdlog::info("tracing TCP state transitions{}; {}; capabilities dropped",

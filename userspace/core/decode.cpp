@@ -58,6 +58,11 @@ std::optional<Transition> decode_event(const void* data, std::size_t size) {
     t.recovered = (raw.flags & TCPSCOPE_F_RECOVERED) != 0;
     t.connect_sync = (raw.flags & TCPSCOPE_F_CONNECT_SYNC) != 0;
     t.syn_retrans = raw.syn_retrans;
+    if (raw.flags & TCPSCOPE_F_ROLE_CLIENT) {
+        t.role = SocketRole::Client;
+    } else if (raw.flags & TCPSCOPE_F_ROLE_SERVER) {
+        t.role = SocketRole::Server;
+    }
     return t;
 }
 

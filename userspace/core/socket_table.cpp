@@ -122,7 +122,10 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
             // A listing showed the timewait socket before this event was read.
             return result;
         }
-        if (entry.state != t.old_state) {
+        if (entry.role == SocketRole::Unknown) {
+            entry.role = t.role;  // a listed socket: the kernel may know it
+        }
+        if (entry.state != t.old_state && !sparse_) {
             result.gap = true;
             entry.history_gap = true;
             ++counters_.gaps;
@@ -134,11 +137,11 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
         // First sight of a socket mid-life is a gap only where a listing has
         // shown us every socket of its namespace: then it cannot predate us,
         // and its earlier transitions were lost.
-        if (!is_birth(t) && seeded_netns_.contains(t.netns)) {
+        if (!sparse_ && !is_birth(t) && seeded_netns_.contains(t.netns)) {
             result.gap = true;
             ++counters_.gaps;
         }
-        insert(t.cookie, t.netns).role = role_of_first(t);
+        insert(t.cookie, t.netns).role = t.role != SocketRole::Unknown ? t.role : role_of_first(t);
         entries_.find(t.cookie)->second.history_gap = result.gap;
         it = entries_.find(t.cookie);
     }

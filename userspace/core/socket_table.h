@@ -16,28 +16,27 @@
 
 namespace tcpscope {
 
-// How a socket came to be: connect() or accept().
-enum class SocketRole : std::uint8_t { Unknown, Client, Server };
-
 // How long the kernel keeps a timewait socket (TCP_TIMEWAIT_LEN, fixed).
 inline constexpr std::uint64_t kTimewaitLenNs = 60'000'000'000ull;
 
+// Fields ordered largest first: the table holds hundreds of thousands of
+// these, and padding is memory (bench/table_memory.cpp measures it).
 struct SocketEntry {
     std::uint64_t cookie = 0;
-    std::uint32_t netns = 0;
-    IpAddress saddr;
-    IpAddress daddr;
-    std::optional<std::uint16_t> sport;
-    std::uint16_t dport = 0;
-    TcpState state = TcpState::Close;
-    std::optional<std::uint64_t> entered_ns;  // unknown for sockets seeded, not seen
     std::uint64_t last_event_ns = 0;
-    std::optional<Owner> owner;
-    bool history_gap = false;  // an event's old state did not match ours
-    SocketRole role = SocketRole::Unknown;
+    std::optional<std::uint64_t> entered_ns;  // unknown for sockets seeded, not seen
     // TIME_WAIT only: when the kernel frees the timewait socket (CLOCK_MONOTONIC),
     // estimated at an inferred birth, exact once a listing has confirmed it.
     std::optional<std::uint64_t> expires_ns;
+    std::optional<Owner> owner;
+    IpAddress saddr;
+    IpAddress daddr;
+    std::uint32_t netns = 0;
+    std::optional<std::uint16_t> sport;
+    std::uint16_t dport = 0;
+    TcpState state = TcpState::Close;
+    SocketRole role = SocketRole::Unknown;
+    bool history_gap = false;         // an event's old state did not match ours
     bool timewait_confirmed = false;  // a kernel listing has shown it
 };
 
@@ -95,6 +94,14 @@ class SocketTable {
   public:
     explicit SocketTable(std::size_t capacity);
 
+    // The stream carries only some transitions by design (timewait mode: the
+    // kernel sends only the FIN closes that leave a timewait socket). Then an
+    // old state that differs from the table's, or a socket first seen
+    // mid-life, is expected and not counted as a gap; losses show only in the
+    // kernel's counters. The role comes from the transition's role hint.
+    void set_sparse(bool sparse) { sparse_ = sparse; }
+    bool sparse() const { return sparse_; }
+
     struct Applied {
         bool gap = false;  // this transition revealed lost history
         // The entry as it was just before it left the table at ->CLOSE.
@@ -147,6 +154,7 @@ class SocketTable {
     SocketEntry& insert(std::uint64_t cookie, std::uint32_t netns);
 
     std::size_t capacity_;
+    bool sparse_ = false;
     std::unordered_set<std::uint32_t> seeded_netns_;  // namespaces a listing has covered
     std::unordered_map<std::uint64_t, SocketEntry> entries_;
     TableCounters counters_;

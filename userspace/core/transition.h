@@ -19,12 +19,19 @@ enum class OwnerSource : std::uint8_t {
 };
 
 struct Owner {
-    std::uint32_t pid = 0;
+    // comm first: keeps the struct (and every table entry) free of padding.
     std::string comm;
+    std::uint32_t pid = 0;
     OwnerSource source = OwnerSource::Current;
 
+    Owner() = default;
+    Owner(std::uint32_t owner_pid, std::string owner_comm, OwnerSource from)
+        : comm(std::move(owner_comm)), pid(owner_pid), source(from) {}
     bool operator==(const Owner&) const = default;
 };
+
+// How a socket came to be: connect() or accept().
+enum class SocketRole : std::uint8_t { Unknown, Client, Server };
 
 struct Transition {
     std::uint64_t ts_ns = 0;  // CLOCK_MONOTONIC
@@ -46,6 +53,9 @@ struct Transition {
     // errno, both states CLOSE, cookie 0 when the socket never had one).
     bool connect_sync = false;
     std::uint16_t syn_retrans = 0;
+    // timewait mode only: the role the kernel cached from the socket's first
+    // transition (the stream does not carry that transition). Else Unknown.
+    SocketRole role = SocketRole::Unknown;
 
     int family() const { return saddr.family; }
 };

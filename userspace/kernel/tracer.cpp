@@ -108,6 +108,7 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     const bool connect_exit = options.synfail && options.connect_exit;
     rodata->synfail_mode = options.synfail;
     rodata->synfail_sync = connect_exit;
+    rodata->timewait_mode = options.timewait && !options.synfail;
     rodata->connect_syscall_nr = SYS_connect;
     // The connect() exit hook runs on every syscall exit: load it only when used.
     bpf_program__set_autoload(skel->progs.on_sys_exit, connect_exit);
@@ -216,8 +217,9 @@ std::string Tracer::describe() const {
                                   impl_->skel->progs.on_sys_exit) != attached.end();
     return fmt::format(
         "{} programs attached (tp_btf: inet_sock_set_state main and backup, softirq_entry, "
-        "softirq_exit{})",
-        attached.size(), connect_exit ? ", sys_exit for connect() failures" : "");
+        "softirq_exit{}){}",
+        attached.size(), connect_exit ? ", sys_exit for connect() failures" : "",
+        impl_->skel->rodata->timewait_mode ? "; in-kernel filter: TIME_WAIT births only" : "");
 }
 
 }  // namespace tcpscope

@@ -24,6 +24,10 @@ struct TracerOptions {
     // every syscall of the host) for failures before any SYN.
     bool synfail = false;
     bool connect_exit = false;
+    // timewait: send only the FIN closes that leave a timewait socket
+    // (FIN_WAIT2/CLOSING->CLOSE, no error), with the closer and the socket's
+    // role; every other transition only updates the kernel's cache.
+    bool timewait = false;
 };
 
 // Why the tracer could not start; the CLI maps each kind to an exit code.
