@@ -37,4 +37,20 @@ struct TuningFlags {
     std::optional<std::string> finish();
 };
 
+// Finishes the flags every tracing subcommand shares into its config
+// (filters, tuning, duration_s); a usage error, or empty.
+template <typename Config>
+std::optional<std::string> finish_shared_flags(Config& config, const FilterFlags& filters,
+                                               TuningFlags& tuning, double duration) {
+    if (auto error = tuning.finish()) {
+        return error;
+    }
+    config.tuning = tuning.values;
+    config.filters = filters.finish();
+    if (duration > 0) {
+        config.duration_s = duration;
+    }
+    return std::nullopt;
+}
+
 }  // namespace tcpscope

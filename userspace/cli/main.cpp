@@ -11,6 +11,7 @@
 #include "cli/exit_codes.h"
 #include "cli/options.h"
 #include "cli/run_netstat.h"
+#include "cli/run_serve.h"
 #include "cli/run_synfail.h"
 #include "cli/run_timewait.h"
 #include "cli/run_trace.h"

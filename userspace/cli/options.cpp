@@ -4,6 +4,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/netstat_command.h"
+#include "cli/serve_command.h"
 #include "cli/synfail_command.h"
 #include "cli/timewait_command.h"
 #include "cli/trace_command.h"
@@ -28,6 +29,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     add(add_synfail_command);
     add(add_netstat_command);
     add(add_timewait_command);
+    add(add_serve_command);
 
     // CLI11 parses a reversed vector, without argv[0].
     std::vector<std::string> reversed(args.rbegin(), args.rend());

@@ -72,7 +72,20 @@ struct TimewaitConfig {
     std::optional<double> duration_s;
 };
 
-using CommandConfig = std::variant<TraceConfig, SynfailConfig, NetstatConfig, TimewaitConfig>;
+struct ServeConfig {
+    FilterConfig filters;
+    TracerTuning tuning;
+    std::string metrics_addr = "127.0.0.1:9464";  // HOST:PORT, [V6]:PORT
+    std::optional<std::string> log_path;          // JSON lines, size-rotated
+    std::size_t log_rotate_bytes = 100u << 20;
+    std::size_t log_rotate_files = 5;
+    std::size_t top_n = 10;   // destinations with a port-range pressure gauge
+    double reconcile_s = 10;  // 0: never reconcile against sock_diag
+    std::optional<double> duration_s;
+};
+
+using CommandConfig =
+    std::variant<TraceConfig, SynfailConfig, NetstatConfig, TimewaitConfig, ServeConfig>;
 
 struct ParseOutcome {
     std::optional<CommandConfig> command;  // set when a command should run

@@ -7,6 +7,7 @@ namespace {
 
 volatile std::sig_atomic_t g_stop = 0;
 volatile std::sig_atomic_t g_snapshot = 0;
+volatile std::sig_atomic_t g_reopen = 0;
 
 void on_stop_signal(int) {
     g_stop = 1;
@@ -14,6 +15,28 @@ void on_stop_signal(int) {
 
 void on_snapshot_signal(int) {
     g_snapshot = 1;
+}
+
+void on_reopen_signal(int) {
+    g_reopen = 1;
+}
+
+// A handler that sets a flag and lets interrupted system calls restart.
+void install_flag_handler(int signal, void (*handler)(int)) {
+    struct sigaction action {};
+    action.sa_handler = handler;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART;
+    sigaction(signal, &action, nullptr);
+}
+
+// Reports and clears a flag.
+bool take(volatile std::sig_atomic_t& flag) {
+    if (flag == 0) {
+        return false;
+    }
+    flag = 0;
+    return true;
 }
 
 }  // namespace
@@ -32,19 +55,19 @@ bool stop_requested() {
 }
 
 void install_snapshot_handler() {
-    struct sigaction action {};
-    action.sa_handler = on_snapshot_signal;
-    sigemptyset(&action.sa_mask);
-    action.sa_flags = SA_RESTART;
-    sigaction(SIGUSR1, &action, nullptr);
+    install_flag_handler(SIGUSR1, on_snapshot_signal);
 }
 
 bool snapshot_requested() {
-    if (g_snapshot == 0) {
-        return false;
-    }
-    g_snapshot = 0;
-    return true;
+    return take(g_snapshot);
+}
+
+void install_reopen_handler() {
+    install_flag_handler(SIGHUP, on_reopen_signal);
+}
+
+bool reopen_requested() {
+    return take(g_reopen);
 }
 
 }  // namespace tcpscope

@@ -1,4 +1,4 @@
-// The only mutable global: set by SIGINT/SIGTERM, read by the event loop.
+// The only mutable globals: flags set by signal handlers, read by the event loop.
 #pragma once
 
 namespace tcpscope {
@@ -12,5 +12,10 @@ bool stop_requested();
 // sets a flag; snapshot_requested() reports and clears it.
 void install_snapshot_handler();
 bool snapshot_requested();
+
+// SIGHUP asks `serve` to reopen its log file (after logrotate moved it).
+// reopen_requested() reports and clears the flag.
+void install_reopen_handler();
+bool reopen_requested();
 
 }  // namespace tcpscope

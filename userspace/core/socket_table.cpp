@@ -271,6 +271,15 @@ std::size_t SocketTable::count_in_state(TcpState state) const {
                       [&](const auto& kv) { return kv.second.state == state; }));
 }
 
+std::map<std::pair<std::uint32_t, TcpState>, std::size_t> SocketTable::count_by_netns_state()
+    const {
+    std::map<std::pair<std::uint32_t, TcpState>, std::size_t> counts;
+    for (const auto& [cookie, entry] : entries_) {
+        ++counts[{entry.netns, entry.state}];
+    }
+    return counts;
+}
+
 const SocketEntry* SocketTable::find(std::uint64_t cookie) const {
     auto it = entries_.find(cookie);
     return it == entries_.end() ? nullptr : &it->second;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <unordered_map>
 #include <unordered_set>
@@ -137,6 +138,8 @@ class SocketTable {
     std::vector<TimewaitEnd> expire_timewait(std::uint64_t now_ns, std::uint64_t grace_ns);
 
     std::size_t count_in_state(TcpState state) const;
+    // Entries per (netns, state).
+    std::map<std::pair<std::uint32_t, TcpState>, std::size_t> count_by_netns_state() const;
 
     const SocketEntry* find(std::uint64_t cookie) const;
     std::size_t size() const { return entries_.size(); }

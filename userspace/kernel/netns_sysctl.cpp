@@ -50,6 +50,10 @@ TimewaitSysctls::TimewaitSysctls(const std::string& netns_path) {
     }
 }
 
+TimewaitSysctls::TimewaitSysctls()
+    : max_buckets_fd_(open(kMaxBuckets, O_RDONLY | O_CLOEXEC)),
+      port_range_fd_(open(kPortRange, O_RDONLY | O_CLOEXEC)) {}
+
 TimewaitSysctls::~TimewaitSysctls() {
     for (int fd : {max_buckets_fd_, port_range_fd_}) {
         if (fd >= 0) {

@@ -15,6 +15,8 @@ class TimewaitSysctls {
     // netns_path: e.g. /run/netns/NAME or /proc/self/ns/net. Throws
     // std::runtime_error when the namespace cannot be entered.
     explicit TimewaitSysctls(const std::string& netns_path);
+    // The namespace tcpscope runs in: no setns(), so no capability needed.
+    TimewaitSysctls();
     ~TimewaitSysctls();
     TimewaitSysctls(const TimewaitSysctls&) = delete;
     TimewaitSysctls& operator=(const TimewaitSysctls&) = delete;

@@ -1,0 +1,216 @@
+#include "cli/run_serve.h"
+
+#include <chrono>
+#include <memory>
+#include <stdexcept>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/event_loop.h"
+#include "cli/exit_codes.h"
+#include "cli/netns_path.h"
+#include "cli/privileges.h"
+#include "cli/reconciler.h"
+#include "cli/run_trace.h"
+#include "cli/serve_command.h"
+#include "cli/stop_signal.h"
+#include "core/connect_outcome.h"
+#include "core/metrics_model.h"
+#include "core/socket_table.h"
+#include "export/metrics_exporter.h"
+#include "kernel/netns_sysctl.h"
+#include "kernel/ring_source.h"
+#include "kernel/tracer.h"
+#include "views/line_sink.h"
+#include "views/synfail_format.h"
+#include "views/trace_format.h"
+
+namespace tcpscope {
+namespace {
+
+// The --log file, or nowhere. SIGHUP reopens it by path, so a file moved
+// away by logrotate is followed by a fresh one; if that fails, the old file
+// is kept and the failure logged.
+class ServeLog : public LineSink {
+  public:
+    explicit ServeLog(const ServeConfig& config) {
+        if (config.log_path) {
+            options_ =
+                FileSinkOptions{*config.log_path, config.log_rotate_bytes, config.log_rotate_files};
+            try {
+                sink_ = make_file_sink(*options_);
+            } catch (const std::runtime_error& e) {
+                throw std::invalid_argument(std::string("--log: ") + e.what());  // exit 2
+            }
+        }
+    }
+
+    bool enabled() const { return sink_ != nullptr; }
+
+    void reopen() {
+        if (!options_) {
+            return;
+        }
+        try {
+            sink_->flush();
+            sink_ = make_file_sink(*options_);
+            spdlog::info("reopened the log {}", options_->path);
+        } catch (const std::runtime_error& e) {
+            spdlog::warn("{}; still writing to the file open before", e.what());
+        }
+    }
+
+    void write_line(std::string_view line) override {
+        if (sink_) {
+            sink_->write_line(line);
+        }
+    }
+    void flush() override {
+        if (sink_) {
+            sink_->flush();
+        }
+    }
+    bool broken() const override { return false; }  // a daemon outlives its log
+
+  private:
+    std::optional<FileSinkOptions> options_;
+    std::unique_ptr<LineSink> sink_;
+};
+
+std::string netns_note(std::uint32_t netns) {
+    return netns ? fmt::format(" in netns {}", netns) : std::string();
+}
+
+}  // namespace
+
+int run_command(const ServeConfig& config) {
+    install_reopen_handler();
+    TracerOptions options = tracer_options(config.filters, config.tuning);
+    ServeLog log(config);
+    Tracer tracer(options);
+    std::unique_ptr<Reconciler> reconciler;
+    std::unique_ptr<TimewaitSysctls> sysctls;
+    if (config.reconcile_s > 0) {
+        reconciler = std::make_unique<Reconciler>(
+            config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0);
+        sysctls = config.filters.netns
+                      ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
+                      : std::make_unique<TimewaitSysctls>();
+    }
+    // The exposer's threads inherit the capabilities left when it starts:
+    // none, or for a port below 1024 only the right to bind it.
+    drop_capabilities_for_listener(metrics_port(config.metrics_addr));
+    MetricsExporter exporter(config.metrics_addr);
+    drop_all_capabilities();
+
+    SocketTable table(config.tuning.max_sockets);
+    MetricsModel model(config.top_n);
+    const WallClock clock = WallClock::from_system();
+    TraceFormatter transitions(clock);
+    SynfailFormatter failures(clock);
+    std::uint64_t events = 0;
+
+    auto log_transition = [&](const Transition& t) {
+        if (log.enabled()) {
+            log.write_line(transitions.json_line(t));
+        }
+    };
+    RingSource source(tracer.events_fd(), [&](const Transition& t) {
+        ++events;
+        SocketTable::Applied applied = t.connect_sync ? SocketTable::Applied{} : table.apply(t);
+        model.observe(t, applied);
+        if (!log.enabled()) {
+            return;
+        }
+        log_transition(t);
+        if (applied.timewait_born) {
+            log_transition(*applied.timewait_born);  // marked inferred
+        }
+        if (!failure_reason(t).empty()) {
+            log.write_line(failures.json_line(t));
+        }
+    });
+    if (reconciler) {
+        reconciler->seed(table, source);
+    }
+
+    // Port-range pressure comes from the listing, taken at reconciliations;
+    // the listing itself (~10 MB per 100k sockets) is freed right after.
+    auto update_pressure = [&] {
+        if (auto range = sysctls->read().port_range) {
+            model.set_pressure(port_pressure(reconciler->listing(), *range));
+        }
+        reconciler->release_listing();
+    };
+    if (reconciler) {
+        update_pressure();
+    }
+    auto publish = [&] {
+        KernelLosses losses = tracer.losses();
+        model.set_events({events, losses.ringbuf_full, losses.unrecovered(), source.malformed(),
+                          losses.recovered});
+        exporter.publish(model);
+    };
+    model.set_table(table);
+    publish();
+
+    std::string where = config.metrics_addr;
+    if (std::vector<int> ports = exporter.listening_ports(); !ports.empty()) {
+        where = config.metrics_addr.substr(0, config.metrics_addr.rfind(':') + 1) +
+                std::to_string(ports.front());
+    }
+    spdlog::info(
+        "tracing TCP state transitions{}; metrics on http://{}/metrics{}; {}; "
+        "capabilities dropped",
+        netns_note(options.netns), where,
+        log.enabled() ? fmt::format("; log {}", *config.log_path) : std::string(),
+        tracer.describe());
+
+    // Every 100 ms: SIGHUP and fresh counters for scrapes. Every second: the
+    // table's gauges, TIME_WAIT expiries and, on schedule or after a loss,
+    // reconciliation.
+    using Clock = std::chrono::steady_clock;
+    const auto reconcile_every = std::chrono::duration_cast<Clock::duration>(
+        std::chrono::duration<double>(config.reconcile_s));
+    auto next_reconcile = Clock::now() + reconcile_every;
+    const auto grace_ns = static_cast<std::uint64_t>((config.reconcile_s + 2.0) * 1e9);
+    std::uint64_t last_lost = 0;
+    std::uint64_t ticks = 0;
+    LoopOptions loop;
+    loop.duration_s = config.duration_s;
+    loop.tick_every = std::chrono::milliseconds(100);
+    loop.on_tick = [&] {
+        if (reopen_requested()) {
+            log.reopen();
+        }
+        if (++ticks % 10 != 0) {
+            publish();
+            return;
+        }
+        const std::uint64_t lost = tracer.losses().lost() + table.counters().gaps;
+        if (reconciler && (lost > last_lost || Clock::now() >= next_reconcile)) {
+            ReconcileResult r = reconciler->run(table, source);
+            model.observe_reconcile(r);
+            update_pressure();
+            for (const TimewaitEnd& end : r.timewait_ended) {
+                log_transition(timewait_end_transition(end));
+            }
+            next_reconcile = Clock::now() + reconcile_every;
+        }
+        last_lost = lost;
+        std::vector<TimewaitEnd> expired = table.expire_timewait(monotonic_now_ns(), grace_ns);
+        model.observe_expired(expired);
+        for (const TimewaitEnd& end : expired) {
+            log_transition(timewait_end_transition(end));
+        }
+        model.set_table(table);
+        publish();
+    };
+    run_event_loop(source, log, loop);
+    log.flush();
+    spdlog::info("{}", loss_summary(events, tracer.losses(), source.malformed(), table));
+    return exit_code::kOk;
+}
+
+}  // namespace tcpscope

@@ -1,0 +1,98 @@
+#include "cli/serve_command.h"
+
+#include <arpa/inet.h>
+
+#include <charconv>
+#include <memory>
+
+#include "cli/common_flags.h"
+
+namespace tcpscope {
+namespace {
+
+struct ServeFlags {
+    ServeConfig config;
+    FilterFlags filters;
+    TuningFlags tuning;
+    double duration = 0;
+};
+
+bool is_ip(const std::string& host, int family) {
+    unsigned char buf[16];
+    return inet_pton(family, host.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+std::optional<std::string> check_metrics_address(const std::string& address) {
+    const std::string error =
+        "--metrics-addr: expected IPV4:PORT or [IPV6]:PORT with a port 1-65535, got '" + address +
+        "'";
+    auto colon = address.rfind(':');
+    if (colon == std::string::npos) {
+        return error;
+    }
+    std::string host = address.substr(0, colon);
+    std::string port_text = address.substr(colon + 1);
+    unsigned port = 0;
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port < 1 ||
+        port > 65535) {
+        return error;
+    }
+    bool v6 = host.size() > 2 && host.front() == '[' && host.back() == ']' &&
+              is_ip(host.substr(1, host.size() - 2), AF_INET6);
+    if (!v6 && !is_ip(host, AF_INET)) {
+        return error;
+    }
+    return std::nullopt;
+}
+
+std::uint16_t metrics_port(const std::string& address) {
+    return static_cast<std::uint16_t>(std::stoul(address.substr(address.rfind(':') + 1)));
+}
+
+Finisher add_serve_command(CLI::App& app, CLI::App*& subcommand) {
+    auto flags = std::make_shared<ServeFlags>();
+    CLI::App* cmd = app.add_subcommand(
+        "serve", "always-on daemon: keep the live table and serve Prometheus metrics");
+    subcommand = cmd;
+    ServeConfig& c = flags->config;
+    flags->filters.add_to(*cmd);
+    flags->tuning.add_to(*cmd);
+    cmd->add_option("--metrics-addr", c.metrics_addr,
+                    "where /metrics listens (default 127.0.0.1:9464)")
+        ->type_name("HOST:PORT");
+    cmd->add_option("--log", c.log_path,
+                    "write every transition and every failed connect as JSON lines to FILE "
+                    "(size-rotated; SIGHUP reopens it)")
+        ->type_name("FILE");
+    cmd->add_option("--log-size", c.log_rotate_bytes, "rotate --log FILE past this many bytes")
+        ->check(CLI::PositiveNumber)
+        ->type_name("BYTES");
+    cmd->add_option("--log-count", c.log_rotate_files, "rotated log files to keep")
+        ->check(CLI::Range(1, 1000))
+        ->type_name("N");
+    cmd->add_option("--top", c.top_n, "destinations with a port-range pressure gauge (default 10)")
+        ->check(CLI::Range(0, 1000))
+        ->type_name("N");
+    cmd->add_option("--reconcile", c.reconcile_s,
+                    "check the live table against the kernel every SECONDS (0: never)")
+        ->check(CLI::Range(0.0, 86400.0))
+        ->type_name("SECONDS");
+    add_seconds_option(*cmd, "--duration", flags->duration, "stop after this many seconds");
+
+    return [flags]() -> Finished {
+        ServeConfig config = flags->config;
+        if (auto error =
+                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
+            return *error;
+        }
+        if (auto error = check_metrics_address(config.metrics_addr)) {
+            return *error;
+        }
+        return CommandConfig{config};
+    };
+}
+
+}  // namespace tcpscope
