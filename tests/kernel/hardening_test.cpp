@@ -236,14 +236,12 @@ TEST(Hardening, AFloodOfOverAHundredThousandSocketsStaysWithinTheBound) {
     EXPECT_GT(run.summary["evicted"], 30'000u) << run.stderr_text;
     EXPECT_LE(run.summary["sockets_live"], 65536u);
     EXPECT_NE(run.stderr_text.find("warning: live table full"), std::string::npos);
-    // Bound: 16 MiB ring + ~250 B x 65,536 entries + ~24 MiB base.
-#ifdef TCPSCOPE_SANITIZED
-    constexpr long kBoundKb = 4 * 64 * 1024;
-#else
-    constexpr long kBoundKb = 64 * 1024;
-#endif
+    // Bound: 16 MiB ring + ~250 B x 65,536 entries + ~24 MiB base. Checked in
+    // the release build: AddressSanitizer's quarantine alone holds up to 256 MiB.
     long peak_kb = std::stol(status["VmHWM"]);
-    EXPECT_LT(peak_kb, kBoundKb) << "peak RSS " << peak_kb << " kB";
+#ifndef TCPSCOPE_SANITIZED
+    EXPECT_LT(peak_kb, 64 * 1024) << "peak RSS " << peak_kb << " kB";
+#endif
     std::printf("flood: %s, peak RSS %ld kB\n", out.c_str(), peak_kb);
 }
 

@@ -47,13 +47,15 @@ class PendingBirths {
 int run_command(const TimewaitConfig& config) {
     TracerOptions options = tracer_options(config.filters, config.tuning);
     options.timewait = true;  // only TIME_WAIT births cross the ring buffer
-    const std::string ns_path =
-        config.filters.netns ? netns_path_for(*config.filters.netns) : "/proc/self/ns/net";
     // One namespace: the one the listing covers.
     Reconciler reconciler(config.filters.netns, SocketFilter{options.family, options.ports},
                           options.pid != 0);
     options.netns = reconciler.netns();
-    TimewaitSysctls sysctls(ns_path);
+    // Our own namespace's sysctls need no setns (and so no CAP_SYS_ADMIN).
+    std::unique_ptr<TimewaitSysctls> sysctls =
+        config.filters.netns
+            ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
+            : std::make_unique<TimewaitSysctls>();
     std::unique_ptr<LineSink> sink = make_stdout_sink();
     Tracer tracer(options);
     drop_all_capabilities();
@@ -118,7 +120,7 @@ int run_command(const TimewaitConfig& config) {
         double span_s = static_cast<double>(now - last_ns) / 1e9;
         last_ns = now;
         write(stats.interval_report(now, span_s, table.count_in_state(TcpState::TimeWait),
-                                    reconciler.listing(), sysctls.read()));
+                                    reconciler.listing(), sysctls->read()));
     };
     run_event_loop(source, *sink, loop);
 
@@ -127,7 +129,7 @@ int run_command(const TimewaitConfig& config) {
         births.hand_over(stats);  // the totals take every birth read
         write(stats.final_report(now, static_cast<double>(now - start_ns) / 1e9,
                                  table.count_in_state(TcpState::TimeWait), reconciler.listing(),
-                                 sysctls.read()));
+                                 sysctls->read()));
     }
     spdlog::info("{} timewait_corrections={}",
                  loss_summary(events, tracer.losses(), source.malformed(), table), corrections);
