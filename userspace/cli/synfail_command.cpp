@@ -51,7 +51,8 @@ Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
 
     return [flags]() -> Finished {
         SynfailConfig config = flags->config;
-        if (auto error = flags->tuning.finish()) {
+        if (auto error =
+                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
             return *error;
         }
         for (const std::string& given : flags->reasons) {
@@ -63,11 +64,6 @@ Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
             config.reasons.push_back(reason);
         }
         config.sync = !flags->no_sync;
-        config.tuning = flags->tuning.values;
-        config.filters = flags->filters.finish();
-        if (flags->duration > 0) {
-            config.duration_s = flags->duration;
-        }
         if (flags->interval > 0) {
             config.interval_s = flags->interval;
         }

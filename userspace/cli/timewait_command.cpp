@@ -42,13 +42,9 @@ Finisher add_timewait_command(CLI::App& app, CLI::App*& subcommand) {
 
     return [flags]() -> Finished {
         TimewaitConfig config = flags->config;
-        if (auto error = flags->tuning.finish()) {
+        if (auto error =
+                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
             return *error;
-        }
-        config.tuning = flags->tuning.values;
-        config.filters = flags->filters.finish();
-        if (flags->duration > 0) {
-            config.duration_s = flags->duration;
         }
         return CommandConfig{config};
     };

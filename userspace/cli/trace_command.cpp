@@ -42,16 +42,12 @@ Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
 
     return [flags]() -> Finished {
         TraceConfig config = flags->config;
-        if (auto error = flags->tuning.finish()) {
+        if (auto error =
+                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
             return *error;
         }
         if (config.rotate_bytes > 0 && !config.output_path) {
             return std::string("--rotate-size needs -o FILE");
-        }
-        config.tuning = flags->tuning.values;
-        config.filters = flags->filters.finish();
-        if (flags->duration > 0) {
-            config.duration_s = flags->duration;
         }
         return CommandConfig{config};
     };
