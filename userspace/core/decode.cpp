@@ -43,7 +43,7 @@ std::optional<Transition> decode_event(const void* data, std::size_t size) {
     if (raw.pid != 0) {
         Owner owner;
         owner.pid = raw.pid;
-        owner.comm.assign(raw.comm, strnlen(raw.comm, sizeof(raw.comm)));
+        owner.comm = std::string_view(raw.comm, strnlen(raw.comm, sizeof(raw.comm)));
         if (raw.flags & TCPSCOPE_F_OWNER_CURRENT) {
             owner.source = OwnerSource::Current;
         } else if (raw.flags & TCPSCOPE_F_OWNER_LISTENER) {

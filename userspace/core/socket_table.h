@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/listed_socket.h"
+#include "core/maybe_ns.h"
 #include "core/transition.h"
 
 namespace tcpscope {
@@ -24,10 +25,10 @@ inline constexpr std::uint64_t kTimewaitLenNs = 60'000'000'000ull;
 struct SocketEntry {
     std::uint64_t cookie = 0;
     std::uint64_t last_event_ns = 0;
-    std::optional<std::uint64_t> entered_ns;  // unknown for sockets seeded, not seen
+    MaybeNs entered_ns;  // unknown for sockets seeded, not seen
     // TIME_WAIT only: when the kernel frees the timewait socket (CLOCK_MONOTONIC),
     // estimated at an inferred birth, exact once a listing has confirmed it.
-    std::optional<std::uint64_t> expires_ns;
+    MaybeNs expires_ns;
     std::optional<Owner> owner;
     IpAddress saddr;
     IpAddress daddr;

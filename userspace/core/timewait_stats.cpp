@@ -98,7 +98,7 @@ void TimewaitStats::birth(const SocketEntry& entry) {
             ++c->server_side;
         }
         std::uint32_t pid = entry.owner ? entry.owner->pid : 0;
-        std::string comm = entry.owner ? entry.owner->comm : std::string();
+        std::string comm = entry.owner ? entry.owner->comm.str() : std::string();
         ++c->closers[{pid, comm, entry.role}];
     }
 }

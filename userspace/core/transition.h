@@ -7,6 +7,7 @@
 #include <string>
 
 #include "core/address.h"
+#include "core/task_comm.h"
 #include "core/tcp_state.h"
 
 namespace tcpscope {
@@ -20,13 +21,13 @@ enum class OwnerSource : std::uint8_t {
 
 struct Owner {
     // comm first: keeps the struct (and every table entry) free of padding.
-    std::string comm;
+    TaskComm comm;
     std::uint32_t pid = 0;
     OwnerSource source = OwnerSource::Current;
 
     Owner() = default;
-    Owner(std::uint32_t owner_pid, std::string owner_comm, OwnerSource from)
-        : comm(std::move(owner_comm)), pid(owner_pid), source(from) {}
+    Owner(std::uint32_t owner_pid, TaskComm owner_comm, OwnerSource from)
+        : comm(owner_comm), pid(owner_pid), source(from) {}
     bool operator==(const Owner&) const = default;
 };
 
