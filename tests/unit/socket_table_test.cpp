@@ -268,3 +268,76 @@ TEST(SocketTableReconcile, ASparseStreamIsNotAGapAndTakesTheKernelsRole) {
 
 }  // namespace
 }  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+// count_in_state() is kept by every change rather than counted: after any
+// mix of transitions, listings, expiries and evictions it must equal a count.
+void expect_counts_match_a_scan(const SocketTable& table) {
+    std::array<std::size_t, 16> scanned{};
+    table.for_each([&](const SocketEntry& e) { ++scanned[static_cast<std::size_t>(e.state)]; });
+    for (std::uint8_t s = 1; s <= 12; ++s) {
+        ASSERT_EQ(table.count_in_state(static_cast<TcpState>(s)), scanned[s])
+            << state_name(static_cast<TcpState>(s));
+    }
+}
+
+TEST(SocketTableCounts, StateCountsFollowEveryKindOfChange) {
+    constexpr std::uint32_t kNs = 7;
+    constexpr std::uint64_t kSec = 1'000'000'000ull;
+    SocketTable table(64);  // small: the storm below also evicts
+    std::uint64_t ts = kSec;
+    std::uint32_t seed = 12345;
+    auto next = [&] { return seed = seed * 1103515245u + 12345u, (seed >> 16) & 0x7fff; };
+    const TcpState path[] = {TcpState::Close,    TcpState::SynSent,  TcpState::Established,
+                             TcpState::FinWait1, TcpState::FinWait2, TcpState::Close};
+    std::array<int, 200> step{};  // where each cookie is on its path
+    for (int i = 0; i < 20'000; ++i) {
+        ts += 1'000'000;
+        const std::uint64_t cookie = next() % step.size();
+        int& at = step[cookie];
+        Transition t = transition(cookie + 1, path[at], path[at + 1], ts);
+        t.netns = kNs;
+        t.sk_err = next() % 4 == 0 ? 104 : 0;  // some resets: no TIME_WAIT
+        table.apply(t);
+        at = at + 1 == 5 ? 0 : at + 1;
+        if (i % 997 == 0) {
+            // A listing that shows a few sockets in other states and misses the rest.
+            std::vector<ListedSocket> listing;
+            for (std::uint64_t c = 1; c <= 10; ++c) {
+                ListedSocket s = listed(c, c % 2 ? TcpState::TimeWait : TcpState::CloseWait);
+                s.is_timewait = c % 2 == 1;
+                s.expires_ms = 1000;
+                listing.push_back(s);
+            }
+            table.reconcile(listing, kNs, ts - 500'000);
+        }
+        if (i % 1500 == 0) {
+            table.expire_timewait(ts + 120 * kSec * (i % 3000 == 0), kSec);
+        }
+        expect_counts_match_a_scan(table);
+    }
+    EXPECT_GT(table.counters().evictions, 0u);
+    EXPECT_GT(table.count_in_state(TcpState::TimeWait), 0u);
+}
+
+TEST(SocketTableCounts, AListingThatMovesAnExpiryEarlierStillExpiresOnTime) {
+    constexpr std::uint64_t kSec = 1'000'000'000ull;
+    SocketTable table(16);
+    Transition fin = transition(1, TcpState::FinWait2, TcpState::Close, 100 * kSec);
+    fin.netns = kNetns;
+    table.apply(fin);  // inferred: expires at 160 s
+    ListedSocket tw = listed(1, TcpState::TimeWait);
+    tw.is_timewait = true;
+    tw.expires_ms = 5'000;
+    table.reconcile({tw}, kNetns, 101 * kSec);  // the kernel says 106 s
+    EXPECT_TRUE(table.expire_timewait(107 * kSec, kSec).empty());
+    auto ended = table.expire_timewait(108 * kSec, kSec);
+    ASSERT_EQ(ended.size(), 1u);
+    EXPECT_EQ(ended[0].ended_ns, 106 * kSec);
+    EXPECT_EQ(table.count_in_state(TcpState::TimeWait), 0u);
+}
+
+}  // namespace
+}  // namespace tcpscope

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <stdexcept>
-#include <unordered_set>
 
 namespace tcpscope {
 namespace {
@@ -148,7 +147,7 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
 
     SocketEntry& entry = it->second;
     merge_tuple(entry, t);
-    entry.state = t.new_state;
+    set_state(entry, t.new_state);
     entry.entered_ns = t.ts_ns;
     entry.last_event_ns = t.ts_ns;
     if (t.owner) {
@@ -156,12 +155,12 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
     }
 
     if (leaves_timewait(t)) {
-        entry.state = TcpState::TimeWait;
-        entry.expires_ns = t.ts_ns + kTimewaitLenNs;
+        set_state(entry, TcpState::TimeWait);
+        set_expiry(entry, t.ts_ns + kTimewaitLenNs);
         result.timewait_born = timewait_birth_of(entry, t);
     } else if (t.new_state == TcpState::Close) {
         result.closed = std::move(entry);
-        entries_.erase(it);
+        erase(it);
     }
     return result;
 }
@@ -174,17 +173,31 @@ SocketEntry& SocketTable::insert(std::uint64_t cookie, std::uint32_t netns) {
     fresh.cookie = cookie;
     fresh.netns = netns;
     ++counters_.inserted;
+    ++state_counts_[static_cast<std::size_t>(fresh.state)];
     return entries_.emplace(cookie, std::move(fresh)).first->second;
+}
+
+void SocketTable::set_state(SocketEntry& entry, TcpState state) {
+    --state_counts_[static_cast<std::size_t>(entry.state)];
+    ++state_counts_[static_cast<std::size_t>(state)];
+    entry.state = state;
+}
+
+void SocketTable::set_expiry(SocketEntry& entry, std::uint64_t expires_ns) {
+    entry.expires_ns = expires_ns;
+    earliest_expiry_ns_ = std::min(earliest_expiry_ns_, expires_ns);
+}
+
+SocketTable::Entries::iterator SocketTable::erase(Entries::iterator it) {
+    --state_counts_[static_cast<std::size_t>(it->second.state)];
+    return entries_.erase(it);
 }
 
 ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
                                        std::uint32_t netns, std::uint64_t listed_at_ns) {
     ReconcileResult result;
     seeded_netns_.insert(netns);
-    std::unordered_set<std::uint64_t> listed;
-    listed.reserve(listing.size());
     for (const ListedSocket& s : listing) {
-        listed.insert(s.cookie);
         const bool timewait = is_listed_timewait(s);
         const TcpState state = timewait ? TcpState::TimeWait : s.state;
         auto it = entries_.find(s.cookie);
@@ -205,27 +218,30 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
                 missed_birth = false;
             }
         }
-        entry->state = state;
+        entry->listed = true;
+        set_state(*entry, state);
         copy_tuple(*entry, s);
         if (timewait) {
-            entry->expires_ns =
-                listed_at_ns + static_cast<std::uint64_t>(s.expires_ms) * 1'000'000ull;
+            set_expiry(*entry,
+                       listed_at_ns + static_cast<std::uint64_t>(s.expires_ms) * 1'000'000ull);
             entry->timewait_confirmed = true;
         }
         if (missed_birth) {
             result.timewait_missed.push_back(*entry);
         }
     }
+    // One pass clears the marks and removes what the listing did not show.
     for (auto it = entries_.begin(); it != entries_.end();) {
-        const SocketEntry& e = it->second;
-        if (e.netns == netns && e.last_event_ns <= listed_at_ns && !listed.contains(e.cookie)) {
+        SocketEntry& e = it->second;
+        if (e.netns == netns && e.last_event_ns <= listed_at_ns && !e.listed) {
             if (e.state == TcpState::TimeWait) {
                 result.timewait_ended.push_back(timewait_end_at_listing(e, listed_at_ns));
                 result.early_deaths += result.timewait_ended.back().early ? 1 : 0;
             }
-            it = entries_.erase(it);
+            it = erase(it);
             ++result.removed;
         } else {
+            e.listed = false;
             ++it;
         }
     }
@@ -253,22 +269,23 @@ bool SocketTable::continue_closed(const ClosedSocket& closed) {
 std::vector<TimewaitEnd> SocketTable::expire_timewait(std::uint64_t now_ns,
                                                       std::uint64_t grace_ns) {
     std::vector<TimewaitEnd> ended;
+    if (earliest_expiry_ns_ == UINT64_MAX || earliest_expiry_ns_ + grace_ns >= now_ns) {
+        return ended;
+    }
+    earliest_expiry_ns_ = UINT64_MAX;
     for (auto it = entries_.begin(); it != entries_.end();) {
         const SocketEntry& e = it->second;
-        if (e.state == TcpState::TimeWait && e.expires_ns && *e.expires_ns + grace_ns < now_ns) {
+        if (e.state != TcpState::TimeWait || !e.expires_ns) {
+            ++it;
+        } else if (*e.expires_ns + grace_ns < now_ns) {
             ended.push_back({e, *e.expires_ns, false});
-            it = entries_.erase(it);
+            it = erase(it);
         } else {
+            earliest_expiry_ns_ = std::min(earliest_expiry_ns_, *e.expires_ns);
             ++it;
         }
     }
     return ended;
-}
-
-std::size_t SocketTable::count_in_state(TcpState state) const {
-    return static_cast<std::size_t>(
-        std::count_if(entries_.begin(), entries_.end(),
-                      [&](const auto& kv) { return kv.second.state == state; }));
 }
 
 std::map<std::pair<std::uint32_t, TcpState>, std::size_t> SocketTable::count_by_netns_state()
@@ -306,7 +323,7 @@ void SocketTable::make_room() {
     std::nth_element(by_age.begin(), by_age.begin() + static_cast<std::ptrdiff_t>(victims - 1),
                      by_age.end());
     for (std::size_t i = 0; i < victims; ++i) {
-        entries_.erase(by_age[i].second);
+        erase(entries_.find(by_age[i].second));
     }
     counters_.evictions += victims;
 }

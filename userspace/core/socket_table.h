@@ -3,6 +3,7 @@
 // evicted, and every eviction is counted.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -39,7 +40,11 @@ struct SocketEntry {
     SocketRole role = SocketRole::Unknown;
     bool history_gap = false;         // an event's old state did not match ours
     bool timewait_confirmed = false;  // a kernel listing has shown it
+    bool listed = false;              // shown by the listing being reconciled (scratch)
 };
+// Each byte here is paid per live socket; tcpscope-table-bench watches the
+// total, this the entry itself.
+static_assert(sizeof(SocketEntry) <= 120, "SocketEntry grew: the table targets 200 B/socket");
 
 // A TIME_WAIT entry that left the table: expired, or killed early (port
 // reuse, reset), which the kernel reports with no event.
@@ -138,7 +143,10 @@ class SocketTable {
     // namespaces no listing covers).
     std::vector<TimewaitEnd> expire_timewait(std::uint64_t now_ns, std::uint64_t grace_ns);
 
-    std::size_t count_in_state(TcpState state) const;
+    // Kept up to date by every change, so O(1).
+    std::size_t count_in_state(TcpState state) const {
+        return state_counts_[static_cast<std::size_t>(state)];
+    }
     // Entries per (netns, state).
     std::map<std::pair<std::uint32_t, TcpState>, std::size_t> count_by_netns_state() const;
 
@@ -150,15 +158,34 @@ class SocketTable {
     // Copies, so callers can sort and format without holding the table.
     std::vector<SocketEntry> snapshot() const;
 
+    // Visits every entry in no particular order, without copying.
+    template <typename Visit>
+    void for_each(Visit&& visit) const {
+        for (const auto& [cookie, entry] : entries_) {
+            visit(entry);
+        }
+    }
+
   private:
+    using Entries = std::unordered_map<std::uint64_t, SocketEntry>;
+
     void make_room();
     SocketEntry& insert(std::uint64_t cookie, std::uint32_t netns);
+    // Every state change and removal goes through these, which keep
+    // state_counts_ and earliest_expiry_ns_ true.
+    void set_state(SocketEntry& entry, TcpState state);
+    void set_expiry(SocketEntry& entry, std::uint64_t expires_ns);
+    Entries::iterator erase(Entries::iterator it);
 
     std::size_t capacity_;
     bool sparse_ = false;
     std::unordered_set<std::uint32_t> seeded_netns_;  // namespaces a listing has covered
-    std::unordered_map<std::uint64_t, SocketEntry> entries_;
+    Entries entries_;
     TableCounters counters_;
+    std::array<std::size_t, 16> state_counts_{};  // indexed by TcpState's number
+    // No TIME_WAIT entry expires before this, so expire_timewait() need not
+    // look at the table until then.
+    std::uint64_t earliest_expiry_ns_ = UINT64_MAX;
 };
 
 }  // namespace tcpscope
