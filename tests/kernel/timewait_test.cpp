@@ -283,6 +283,44 @@ TEST_F(TimewaitTest, ChurnRatesLiveCountEndpointsAndCloser) {
     EXPECT_LE(total["remaining_ms"]["max"].get<double>(), 60'000);
 }
 
+// Listings spaced out (--list-every; by default when they grow costly):
+// births and live still follow the stream every interval, each report says
+// how old its listing is, and an early death waits for the next listing.
+TEST_F(TimewaitTest, BetweenListingsTheStreamKeepsTheCountsAndReportsSayTheListingsAge) {
+    start({"--interval", "0.5", "--list-every", "3"});
+    constexpr std::uint16_t kPort = 9150;
+    constexpr int kConnections = 40;
+    run_churn(kPort, 200, kConnections, true);
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    const long ss = ss_timewait_count(*ns_);
+    std::this_thread::sleep_for(std::chrono::milliseconds(3500));
+    auto [intervals, total] = stop();
+
+    ASSERT_GE(intervals.size(), 8u) << stdout_;
+    long births = 0;
+    double oldest = 0;
+    bool fresh_after_stale = false;
+    for (std::size_t i = 0; i < intervals.size(); ++i) {
+        const json& j = intervals[i];
+        births += j["births"].get<long>();
+        const double age = j["listing_age_s"].get<double>();
+        EXPECT_LT(age, 3.5) << "listed at least every 3 s: " << j.dump();
+        oldest = std::max(oldest, age);
+        if (i > 0 && age < 0.1 && intervals[i - 1]["listing_age_s"].get<double>() > 2.0) {
+            fresh_after_stale = true;
+        }
+        // Between listings the live count is the table's: births so far, no deaths yet.
+        EXPECT_EQ(j["live"].get<long>(), births) << j.dump();
+    }
+    EXPECT_GE(oldest, 2.0) << "intervals between listings report the listing's age";
+    EXPECT_TRUE(fresh_after_stale) << stdout_;
+    EXPECT_EQ(births, kConnections);
+    EXPECT_EQ(total["births"], kConnections);
+    EXPECT_EQ(total["corrections"], 0) << "the stream missed no birth";
+    EXPECT_EQ(total["live"].get<long>(), ss);
+    EXPECT_EQ(ss, kConnections);
+}
+
 TEST_F(TimewaitTest, ServerClosingFirstPutsTimeWaitOnTheServerSide) {
     start();
     constexpr std::uint16_t kPort = 9200;

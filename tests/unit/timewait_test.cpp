@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include "core/listing_schedule.h"
 #include "core/socket_table.h"
 #include "core/timewait_stats.h"
 #include "unit/event_builder.h"
@@ -227,6 +228,22 @@ SocketEntry timewait_entry(const char* daddr, std::uint16_t dport, std::uint16_t
     return e;
 }
 
+// A table holding `listing`, as a first listing at listed_at_ns leaves it.
+SocketTable table_of(const std::vector<ListedSocket>& listing, std::uint64_t listed_at_ns = 0) {
+    SocketTable table(1024);
+    table.reconcile(listing, kNetns, listed_at_ns);
+    return table;
+}
+
+// n timewait sockets, to give reports their live count.
+SocketTable table_with_timewait(std::uint64_t n) {
+    std::vector<ListedSocket> listing;
+    for (std::uint64_t i = 1; i <= n; ++i) {
+        listing.push_back(listed_timewait(100 + i, 30'000));
+    }
+    return table_of(listing);
+}
+
 TEST(TimewaitStatsTest, CountsRatesTopEndpointsAndClosers) {
     TimewaitStats stats(2, 80.0);
     for (int i = 0; i < 6; ++i) {
@@ -239,7 +256,7 @@ TEST(TimewaitStatsTest, CountsRatesTopEndpointsAndClosers) {
     stats.death({timewait_entry("10.0.0.1", 80, 40000, 100, "curl"), 5, true});
     stats.death({timewait_entry("10.0.0.1", 80, 40000, 100, "curl"), 5, false});
 
-    TimewaitReport r = stats.interval_report(5 * kSec, 2.0, 8, {}, {});
+    TimewaitReport r = stats.interval_report(5 * kSec, 2.0, table_with_timewait(8), {});
     EXPECT_EQ(r.births, 10u);
     EXPECT_DOUBLE_EQ(r.births_per_s, 5.0);
     EXPECT_EQ(r.deaths, 2u);
@@ -264,10 +281,11 @@ TEST(TimewaitStatsTest, CountsRatesTopEndpointsAndClosers) {
 
     // The next interval starts from zero; the final report holds totals.
     stats.birth(timewait_entry("10.0.0.1", 80, 40000, 100, "curl"));
-    TimewaitReport next = stats.interval_report(6 * kSec, 1.0, 9, {}, {});
+    TimewaitReport next = stats.interval_report(6 * kSec, 1.0, table_with_timewait(9), {});
     EXPECT_EQ(next.births, 1u);
     EXPECT_EQ(next.deaths, 0u);
-    TimewaitReport total = stats.final_report(6 * kSec, 3.0, 9, {}, {});
+    EXPECT_EQ(next.live, 9u);
+    TimewaitReport total = stats.final_report(6 * kSec, 3.0, table_with_timewait(9), {});
     EXPECT_TRUE(total.final);
     EXPECT_EQ(total.births, 11u);
     EXPECT_EQ(total.deaths, 2u);
@@ -279,23 +297,34 @@ TEST(TimewaitStatsTest, UnknownClosersHaveNoPid) {
     SocketEntry e = timewait_entry("10.0.0.1", 80, 40000, 0, "");
     e.owner.reset();
     stats.birth(e);
-    TimewaitReport r = stats.interval_report(1, 1.0, 1, {}, {});
+    TimewaitReport r = stats.interval_report(1, 1.0, table_with_timewait(1), {});
     ASSERT_EQ(r.closers.size(), 1u);
     EXPECT_FALSE(r.closers[0].pid);
 }
 
-TEST(TimewaitStatsTest, RemainingLifetimesFromTheListing) {
+TEST(TimewaitStatsTest, RemainingLifetimesFromTheTableAtTheReportsTime) {
     std::vector<ListedSocket> listing = {listed_timewait(1, 10'000), listed_timewait(2, 50'000),
                                          listed_timewait(3, 30'000)};
     ListedSocket full = listed_timewait(4, 99'000);
     full.is_timewait = false;
     full.state = TcpState::Established;
     listing.push_back(full);
-    auto p = remaining_percentiles(listing);
+    SocketTable table = table_of(listing, 100 * kSec);
+    auto p = remaining_percentiles(table, 100 * kSec);
     ASSERT_TRUE(p);
     EXPECT_EQ(p->first, 30'000u);
     EXPECT_EQ(p->second, 50'000u);
-    EXPECT_FALSE(remaining_percentiles({}));
+    // Four seconds later, between listings: the same expiries, less left.
+    p = remaining_percentiles(table, 104 * kSec);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->first, 26'000u);
+    EXPECT_EQ(p->second, 46'000u);
+    // An inferred birth counts with its estimated 60 s.
+    active_close(table, 9, 103 * kSec);
+    p = remaining_percentiles(table, 104 * kSec);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->second, 59'000u);
+    EXPECT_FALSE(remaining_percentiles(SocketTable(4), 0));
 }
 
 TEST(TimewaitStatsTest, WarnsPastTheBucketLimitAndPortRangeShare) {
@@ -318,8 +347,14 @@ TEST(TimewaitStatsTest, WarnsPastTheBucketLimitAndPortRangeShare) {
     TimewaitLimits limits;
     limits.max_buckets = 10;
     limits.port_range = std::pair<std::uint16_t, std::uint16_t>{40000, 40009};
+    ListedSocket listener = listed_timewait(22, 0, 40005);  // in the range, but a listener
+    listener.is_timewait = false;
+    listener.state = TcpState::Listen;
+    listener.dport = 0;
+    listing.push_back(listener);
+    const SocketTable table = table_of(listing);
     TimewaitStats stats(5, 80.0);
-    TimewaitReport r = stats.interval_report(1, 1.0, 9, listing, limits);
+    TimewaitReport r = stats.interval_report(1, 1.0, table, limits);
     ASSERT_TRUE(r.buckets_pct);
     EXPECT_DOUBLE_EQ(*r.buckets_pct, 90.0);
     ASSERT_EQ(r.pressure.size(), 2u);
@@ -334,7 +369,75 @@ TEST(TimewaitStatsTest, WarnsPastTheBucketLimitAndPortRangeShare) {
     EXPECT_NE(r.warnings[1].find("40000-40009"), std::string::npos) << r.warnings[1];
 
     TimewaitStats lenient(5, 95.0);
-    EXPECT_TRUE(lenient.interval_report(1, 1.0, 9, listing, limits).warnings.empty());
+    EXPECT_TRUE(lenient.interval_report(1, 1.0, table, limits).warnings.empty());
+}
+
+}  // namespace
+}  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+constexpr std::uint64_t kS = 1'000'000'000ull;
+
+TEST(ListingScheduleTest, CheapListingsRunEveryInterval) {
+    ListingSchedule schedule(1 * kS, 0.02, 10 * kS);
+    EXPECT_TRUE(schedule.due(0)) << "the first tick always lists";
+    schedule.listed(100 * kS, 5'000'000);  // 5 ms: 0.25 s at 2%, under the interval
+    EXPECT_EQ(schedule.period_ns(), 1 * kS);
+    EXPECT_FALSE(schedule.due(100 * kS + 400'000'000));
+    // Ticks drift: one a little early still lists.
+    EXPECT_TRUE(schedule.due(100 * kS + 900'000'000));
+}
+
+TEST(ListingScheduleTest, CostlyListingsAreSpacedToTheirCpuShare) {
+    ListingSchedule schedule(1 * kS, 0.02, 10 * kS);
+    schedule.listed(100 * kS, 80'000'000);  // 80 ms: every 4 s keeps to 2% of a CPU
+    EXPECT_EQ(schedule.period_ns(), 4 * kS);
+    EXPECT_FALSE(schedule.due(101 * kS));
+    EXPECT_FALSE(schedule.due(103 * kS));
+    EXPECT_TRUE(schedule.due(104 * kS));
+    schedule.listed(104 * kS, 1'000'000'000);  // however costly: at most 10 s apart
+    EXPECT_EQ(schedule.period_ns(), 10 * kS);
+    schedule.listed(114 * kS, 1'000'000);  // cheap again: back to every interval
+    EXPECT_EQ(schedule.period_ns(), 1 * kS);
+}
+
+TEST(ListingScheduleTest, AFixedPeriodIgnoresCost) {
+    ListingSchedule schedule = ListingSchedule::fixed(1 * kS, 5 * kS);
+    schedule.listed(10 * kS, 1);
+    EXPECT_EQ(schedule.period_ns(), 5 * kS);
+    EXPECT_FALSE(schedule.due(12 * kS));
+    EXPECT_FALSE(schedule.due(14 * kS));
+    EXPECT_TRUE(schedule.due(15 * kS - 100'000'000));  // the tick just before it
+    schedule.listed(15 * kS, 1'000'000'000);
+    EXPECT_EQ(schedule.period_ns(), 5 * kS);
+    EXPECT_EQ(ListingSchedule::fixed(2 * kS, 1 * kS).period_ns(), 2 * kS)
+        << "never more often than the interval";
+}
+
+TEST(TimewaitReconcileTest, AnOverdueSocketInferenceEndedIsNotAMissedBirth) {
+    SocketTable table(16);
+    table.reconcile({}, kNetns, 1 * kS);  // the namespace has been listed
+    Transition fin = transition(1, TcpState::FinWait2, TcpState::Close, 10 * kS);
+    fin.netns = kNetns;
+    table.apply(fin);
+    ASSERT_EQ(table.expire_timewait(74 * kS, 3 * kS).size(), 1u);  // inferred end at 70 s
+    // The kernel's coarse timer has not fired yet: listed with 0 ms left.
+    auto r = table.reconcile({listed_timewait(1, 0)}, kNetns, 74 * kS);
+    EXPECT_TRUE(r.timewait_missed.empty());
+    EXPECT_EQ(r.added, 0u);
+    EXPECT_EQ(table.find(1), nullptr);
+    // One with time left is a birth the stream missed.
+    r = table.reconcile({listed_timewait(2, 20'000)}, kNetns, 75 * kS);
+    EXPECT_EQ(r.timewait_missed.size(), 1u);
+}
+
+TEST(TimewaitReconcileTest, AFirstListingAdoptsOverdueSockets) {
+    SocketTable table(16);
+    auto r = table.reconcile({listed_timewait(1, 0)}, kNetns, 1 * kS);
+    EXPECT_EQ(r.added, 1u);
+    EXPECT_EQ(table.count_in_state(TcpState::TimeWait), 1u);
 }
 
 }  // namespace

@@ -69,6 +69,9 @@ struct TimewaitConfig {
     double interval_s = 1.0;
     std::size_t top_n = 5;
     double warn_pct = 80.0;
+    // --list-every: a fixed period between kernel listings; by default the
+    // period adapts to what a listing costs (ListingSchedule).
+    std::optional<double> list_every_s;
     std::optional<double> duration_s;
 };
 

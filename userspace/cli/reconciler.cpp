@@ -2,6 +2,7 @@
 
 #include <malloc.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "cli/netns_path.h"
 #include "core/wall_clock.h"
@@ -15,7 +16,19 @@ Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilte
       filter_(std::move(filter)),
       owner_filtered_(owner_filtered) {}
 
+namespace {
+
+std::uint64_t thread_cpu_ns() {
+    timespec ts{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
 ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source) {
+    const std::uint64_t cpu_before = thread_cpu_ns();
     // Read what waits in the ring first, so the listing is not older than
     // the table (a socket whose events are unread would pass for a missed
     // one). Then the clock: events stamped after it are newer than the
@@ -39,7 +52,9 @@ ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source
     }
     source.drain();
     ++runs_;
-    return table.reconcile(listing, netns_, listed_at);
+    ReconcileResult result = table.reconcile(listing, netns_, listed_at);
+    last_cpu_ns_ = thread_cpu_ns() - cpu_before;
+    return result;
 }
 
 void Reconciler::release_listing() {

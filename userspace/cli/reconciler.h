@@ -11,6 +11,7 @@
 
 #include "core/socket_filter.h"
 #include "core/socket_table.h"
+#include "core/wall_clock.h"  // monotonic_now_ns(), the clock of listing stamps
 #include "kernel/sock_diag.h"
 
 namespace tcpscope {
@@ -41,6 +42,8 @@ class Reconciler {
     // of 100k sockets is ~10 MB that trace has no use for between runs.
     void release_listing();
     std::uint64_t listed_at_ns() const { return listed_at_ns_; }
+    // CPU time the last run took (this thread: the kernel's dump and ours).
+    std::uint64_t last_cpu_ns() const { return last_cpu_ns_; }
 
   private:
     ReconcileResult reconcile_now(SocketTable& table, RingSource& source);
@@ -53,9 +56,7 @@ class Reconciler {
     std::uint64_t runs_ = 0;
     std::vector<ListedSocket> listing_;
     std::uint64_t listed_at_ns_ = 0;
+    std::uint64_t last_cpu_ns_ = 0;
 };
-
-// CLOCK_MONOTONIC now, the clock of event and listing stamps.
-std::uint64_t monotonic_now_ns();
 
 }  // namespace tcpscope

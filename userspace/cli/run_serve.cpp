@@ -135,11 +135,11 @@ int run_command(const ServeConfig& config) {
         reconciler->seed(table, source);
     }
 
-    // Port-range pressure comes from the listing, taken at reconciliations;
-    // the listing itself (~10 MB per 100k sockets) is freed right after.
+    // Port-range pressure comes from the table right after reconciliations;
+    // the listing itself (~10 MB per 100k sockets) is freed then.
     auto update_pressure = [&] {
         if (auto range = sysctls->read().port_range) {
-            model.set_pressure(port_pressure(reconciler->listing(), *range));
+            model.set_pressure(port_pressure(table, *range));
         }
         reconciler->release_listing();
     };

@@ -10,8 +10,10 @@
 #include "cli/privileges.h"
 #include "cli/reconciler.h"
 #include "cli/run_trace.h"
+#include "core/listing_schedule.h"
 #include "core/socket_table.h"
 #include "core/timewait_stats.h"
+#include "core/wall_clock.h"
 #include "kernel/netns_sysctl.h"
 #include "kernel/ring_source.h"
 #include "kernel/tracer.h"
@@ -90,24 +92,50 @@ int run_command(const TimewaitConfig& config) {
         }
         sink->flush();
     };
-    const auto grace_ns = static_cast<std::uint64_t>((config.interval_s + 2.0) * 1e9);
+    // Deaths at expiry are inferred on time; listings, when due, catch what
+    // inference cannot (early deaths, missed births) and confirm expiries.
+    // The grace covers the kernel's timer wheel, which fires 60 s timers up
+    // to ~2 s late.
+    constexpr std::uint64_t kExpiryGraceNs = 3'000'000'000ull;
+    const auto interval_ns = static_cast<std::uint64_t>(config.interval_s * 1e9);
+    ListingSchedule schedule =
+        config.list_every_s
+            ? ListingSchedule::fixed(interval_ns,
+                                     static_cast<std::uint64_t>(*config.list_every_s * 1e9))
+            : ListingSchedule(interval_ns, 0.02, 10'000'000'000ull);
+    schedule.listed(reconciler.listed_at_ns(), reconciler.last_cpu_ns());
+    reconciler.release_listing();
     std::uint64_t corrections = 0;
-    auto reconcile = [&] {
-        ReconcileResult r = reconciler.run(table, source);
-        const std::uint64_t listed_at = reconciler.listed_at_ns();
-        births.hand_over(stats, listed_at);
-        for (const SocketEntry& missed : r.timewait_missed) {
-            stats.birth(missed);
+    // Closes an interval at the returned time: listing first when due.
+    auto close_interval = [&](bool list) {
+        std::uint64_t now = 0;
+        std::vector<TimewaitEnd> ended;
+        if (list) {
+            ReconcileResult r = reconciler.run(table, source);
+            reconciler.release_listing();
+            now = reconciler.listed_at_ns();
+            schedule.listed(now, reconciler.last_cpu_ns());
+            births.hand_over(stats, now);
+            for (const SocketEntry& missed : r.timewait_missed) {
+                stats.birth(missed);
+            }
+            stats.missed_births(r.timewait_missed.size());
+            corrections += r.timewait_missed.size() + r.early_deaths;
+            ended = std::move(r.timewait_ended);
+        } else {
+            source.drain();
+            now = monotonic_now_ns();
+            births.hand_over(stats, now);
         }
-        stats.missed_births(r.timewait_missed.size());
-        std::vector<TimewaitEnd> ended = std::move(r.timewait_ended);
-        std::vector<TimewaitEnd> expired = table.expire_timewait(listed_at, grace_ns);
+        std::vector<TimewaitEnd> expired = table.expire_timewait(now, kExpiryGraceNs);
         ended.insert(ended.end(), expired.begin(), expired.end());
         for (const TimewaitEnd& end : ended) {
             stats.death(end);
         }
-        corrections += r.timewait_missed.size() + r.early_deaths;
-        return listed_at;
+        return now;
+    };
+    auto listing_age_s = [&](std::uint64_t now) {
+        return static_cast<double>(now - schedule.last_listed_ns()) / 1e9;
     };
 
     const std::uint64_t start_ns = reconciler.listed_at_ns();
@@ -116,20 +144,22 @@ int run_command(const TimewaitConfig& config) {
     loop.duration_s = config.duration_s;
     loop.tick_every = std::chrono::milliseconds(static_cast<long>(config.interval_s * 1000));
     loop.on_tick = [&] {
-        std::uint64_t now = reconcile();
+        std::uint64_t now = close_interval(schedule.due(monotonic_now_ns()));
         double span_s = static_cast<double>(now - last_ns) / 1e9;
         last_ns = now;
-        write(stats.interval_report(now, span_s, table.count_in_state(TcpState::TimeWait),
-                                    reconciler.listing(), sysctls->read()));
+        TimewaitReport report = stats.interval_report(now, span_s, table, sysctls->read());
+        report.listing_age_s = listing_age_s(now);
+        write(report);
     };
     run_event_loop(source, *sink, loop);
 
     if (!sink->broken()) {
-        std::uint64_t now = reconcile();
+        std::uint64_t now = close_interval(true);
         births.hand_over(stats);  // the totals take every birth read
-        write(stats.final_report(now, static_cast<double>(now - start_ns) / 1e9,
-                                 table.count_in_state(TcpState::TimeWait), reconciler.listing(),
-                                 sysctls->read()));
+        TimewaitReport report = stats.final_report(now, static_cast<double>(now - start_ns) / 1e9,
+                                                   table, sysctls->read());
+        report.listing_age_s = listing_age_s(now);
+        write(report);
     }
     spdlog::info("{} timewait_corrections={}",
                  loss_summary(events, tracer.losses(), source.malformed(), table), corrections);

@@ -196,13 +196,19 @@ SocketTable::Entries::iterator SocketTable::erase(Entries::iterator it) {
 ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
                                        std::uint32_t netns, std::uint64_t listed_at_ns) {
     ReconcileResult result;
-    seeded_netns_.insert(netns);
+    const bool seen_before = !seeded_netns_.insert(netns).second;
     for (const ListedSocket& s : listing) {
         const bool timewait = is_listed_timewait(s);
         const TcpState state = timewait ? TcpState::TimeWait : s.state;
         auto it = entries_.find(s.cookie);
         SocketEntry* entry = nullptr;
         bool missed_birth = timewait;
+        if (it == entries_.end() && timewait && seen_before && s.expires_ms == 0) {
+            // Past its expiry, waiting for the kernel's coarse timer wheel
+            // (up to ~2 s late at 60 s): an entry expire_timewait() already
+            // ended, not a birth the stream missed.
+            continue;
+        }
         if (it == entries_.end()) {
             entry = &insert(s.cookie, netns);
             entry->last_event_ns = listed_at_ns;

@@ -129,7 +129,9 @@ class SocketTable {
     // counts as a gap: its birth was lost.
     // Timewait sockets are TIME_WAIT in the table whatever their substate,
     // and take their expiry from the listing; a TIME_WAIT entry gone from it
-    // ended, early when well before its expiry (port reuse, reset).
+    // ended, early when well before its expiry (port reuse, reset). Once a
+    // namespace has been listed, an overdue timewait socket the table does
+    // not hold is one expire_timewait() ended: it is not added back.
     ReconcileResult reconcile(const std::vector<ListedSocket>& listing, std::uint32_t netns,
                               std::uint64_t listed_at_ns);
 

@@ -1,15 +1,34 @@
 #include "core/timewait_stats.h"
 
 #include <algorithm>
+#include <tuple>
+#include <unordered_map>
 
 #include <fmt/format.h>
 
 namespace tcpscope {
 namespace {
 
-bool is_timewait(const ListedSocket& s) {
-    return s.is_timewait || s.state == TcpState::TimeWait;
-}
+// A destination as the pressure count keys it.
+struct Destination {
+    IpAddress addr;
+    std::uint16_t port = 0;
+    bool operator==(const Destination&) const = default;
+};
+
+struct DestinationHash {
+    std::size_t operator()(const Destination& d) const {
+        std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the bytes that matter
+        auto mix = [&](std::uint8_t byte) { h = (h ^ byte) * 1099511628211ull; };
+        for (std::uint8_t b : d.addr.bytes) {
+            mix(b);
+        }
+        mix(static_cast<std::uint8_t>(d.addr.family));
+        mix(static_cast<std::uint8_t>(d.port));
+        mix(static_cast<std::uint8_t>(d.port >> 8));
+        return h;
+    }
+};
 
 IpAddress address_of(int family, const std::array<std::uint8_t, 16>& bytes) {
     IpAddress a;
@@ -39,13 +58,14 @@ auto top_of(const Map& counts, std::size_t n, Make make) {
 }  // namespace
 
 std::optional<std::pair<std::uint64_t, std::uint64_t>> remaining_percentiles(
-    const std::vector<ListedSocket>& listing) {
+    const SocketTable& table, std::uint64_t now_ns) {
     std::vector<std::uint64_t> remaining;
-    for (const ListedSocket& s : listing) {
-        if (is_timewait(s)) {
-            remaining.push_back(s.expires_ms);
+    remaining.reserve(table.count_in_state(TcpState::TimeWait));
+    table.for_each([&](const SocketEntry& e) {
+        if (e.state == TcpState::TimeWait && e.expires_ns) {
+            remaining.push_back(*e.expires_ns > now_ns ? (*e.expires_ns - now_ns) / 1'000'000 : 0);
         }
-    }
+    });
     if (remaining.empty()) {
         return std::nullopt;
     }
@@ -58,29 +78,37 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> remaining_percentiles(
     return std::pair{p50, max};
 }
 
-std::vector<PortPressure> port_pressure(const std::vector<ListedSocket>& listing,
+std::vector<PortPressure> port_pressure(const SocketTable& table,
                                         std::pair<std::uint16_t, std::uint16_t> range) {
     auto [lo, hi] = range;
     double size = hi >= lo ? static_cast<double>(hi - lo + 1) : 0.0;
-    std::map<std::tuple<int, std::array<std::uint8_t, 16>, std::uint16_t>, PortPressure> by_dest;
-    for (const ListedSocket& s : listing) {
-        if (s.state == TcpState::Listen || s.is_request || s.sport < lo || s.sport > hi ||
-            s.dport == 0) {
-            continue;
+    // Hashed, not ordered: this runs over every socket each interval.
+    std::unordered_map<Destination, PortPressure, DestinationHash> by_dest;
+    table.for_each([&](const SocketEntry& e) {
+        // Listeners and the server side of a handshake hold no ephemeral port.
+        if (e.state == TcpState::Listen || e.state == TcpState::SynRecv ||
+            e.state == TcpState::NewSynRecv || !e.sport || *e.sport < lo || *e.sport > hi ||
+            e.dport == 0) {
+            return;
         }
-        PortPressure& p = by_dest[{s.daddr.family, s.daddr.bytes, s.dport}];
-        p.addr = s.daddr;
-        p.port = s.dport;
-        ++(is_timewait(s) ? p.timewait : p.other);
-    }
+        PortPressure& p = by_dest[Destination{e.daddr, e.dport}];
+        p.addr = e.daddr;
+        p.port = e.dport;
+        ++(e.state == TcpState::TimeWait ? p.timewait : p.other);
+    });
     std::vector<PortPressure> out;
     out.reserve(by_dest.size());
     for (auto& [key, p] : by_dest) {
         p.pct = size > 0 ? 100.0 * static_cast<double>(p.timewait + p.other) / size : 0.0;
         out.push_back(p);
     }
-    std::stable_sort(out.begin(), out.end(), [](const PortPressure& a, const PortPressure& b) {
-        return a.timewait + a.other > b.timewait + b.other;
+    // Most used first; ties in address order, so reports do not depend on hashing.
+    std::sort(out.begin(), out.end(), [](const PortPressure& a, const PortPressure& b) {
+        if (a.timewait + a.other != b.timewait + b.other) {
+            return a.timewait + a.other > b.timewait + b.other;
+        }
+        return std::tie(a.addr.family, a.addr.bytes, a.port) <
+               std::tie(b.addr.family, b.addr.bytes, b.port);
     });
     return out;
 }
@@ -119,26 +147,23 @@ void TimewaitStats::missed_births(std::uint64_t n) {
 }
 
 TimewaitReport TimewaitStats::interval_report(std::uint64_t now_ns, double interval_s,
-                                              std::uint64_t live,
-                                              const std::vector<ListedSocket>& listing,
+                                              const SocketTable& table,
                                               const TimewaitLimits& limits) {
-    TimewaitReport r = report(interval_, now_ns, interval_s, live, listing, limits);
+    TimewaitReport r = report(interval_, now_ns, interval_s, table, limits);
     interval_ = Counts{};
     return r;
 }
 
 TimewaitReport TimewaitStats::final_report(std::uint64_t now_ns, double elapsed_s,
-                                           std::uint64_t live,
-                                           const std::vector<ListedSocket>& listing,
-                                           const TimewaitLimits& limits) {
-    TimewaitReport r = report(total_, now_ns, elapsed_s, live, listing, limits);
+                                           const SocketTable& table, const TimewaitLimits& limits) {
+    TimewaitReport r = report(total_, now_ns, elapsed_s, table, limits);
     r.final = true;
     return r;
 }
 
 TimewaitReport TimewaitStats::report(const Counts& c, std::uint64_t now_ns, double span_s,
-                                     std::uint64_t live, const std::vector<ListedSocket>& listing,
-                                     const TimewaitLimits& limits) const {
+                                     const SocketTable& table, const TimewaitLimits& limits) const {
+    const std::uint64_t live = table.count_in_state(TcpState::TimeWait);
     TimewaitReport r;
     r.ts_ns = now_ns;
     r.interval_s = span_s;
@@ -167,7 +192,7 @@ TimewaitReport TimewaitStats::report(const Counts& c, std::uint64_t now_ns, doub
         out.count = n;
         return out;
     });
-    if (auto remaining = remaining_percentiles(listing)) {
+    if (auto remaining = remaining_percentiles(table, now_ns)) {
         r.remaining_p50_ms = remaining->first;
         r.remaining_max_ms = remaining->second;
     }
@@ -182,7 +207,7 @@ TimewaitReport TimewaitStats::report(const Counts& c, std::uint64_t now_ns, doub
         }
     }
     if (limits.port_range) {
-        std::vector<PortPressure> all = port_pressure(listing, *limits.port_range);
+        std::vector<PortPressure> all = port_pressure(table, *limits.port_range);
         for (const PortPressure& p : all) {
             if (p.pct >= warn_pct_) {
                 r.warnings.push_back(fmt::format(

@@ -71,14 +71,21 @@ struct TimewaitReport {
     std::optional<double> buckets_pct;
     std::vector<PortPressure> pressure;  // top destinations
     std::vector<std::string> warnings;
+    // How old the last kernel listing is: corrections (early deaths, missed
+    // births) and other sockets' states are as of then.
+    double listing_age_s = 0;
 };
 
-// Remaining TIME_WAIT of listed timewait sockets: {p50, max} in ms.
+// Remaining TIME_WAIT at now_ns of the table's timewait sockets: {p50, max}
+// in ms. Expiries are the kernel's once a listing has confirmed them, else
+// 60 s after the inferred birth.
 std::optional<std::pair<std::uint64_t, std::uint64_t>> remaining_percentiles(
-    const std::vector<ListedSocket>& listing);
+    const SocketTable& table, std::uint64_t now_ns);
 
-// Ephemeral ports in use per destination, most used first.
-std::vector<PortPressure> port_pressure(const std::vector<ListedSocket>& listing,
+// Ephemeral ports in use per destination, most used first: the table's
+// sockets, TIME_WAIT as the stream and listings keep it, other states as of
+// the last listing.
+std::vector<PortPressure> port_pressure(const SocketTable& table,
                                         std::pair<std::uint16_t, std::uint16_t> range);
 
 class TimewaitStats {
@@ -89,14 +96,12 @@ class TimewaitStats {
     void death(const TimewaitEnd& end);
     void missed_births(std::uint64_t n);
 
-    // Closes the interval that ended at now_ns; `listing` is the current
-    // kernel listing of the target namespace (all states), already filtered.
-    TimewaitReport interval_report(std::uint64_t now_ns, double interval_s, std::uint64_t live,
-                                   const std::vector<ListedSocket>& listing,
-                                   const TimewaitLimits& limits);
+    // Closes the interval that ended at now_ns; `table` holds the target
+    // namespace's sockets (live counts, lifetimes and pressure come from it).
+    TimewaitReport interval_report(std::uint64_t now_ns, double interval_s,
+                                   const SocketTable& table, const TimewaitLimits& limits);
     // Totals since the start; births and deaths are totals.
-    TimewaitReport final_report(std::uint64_t now_ns, double elapsed_s, std::uint64_t live,
-                                const std::vector<ListedSocket>& listing,
+    TimewaitReport final_report(std::uint64_t now_ns, double elapsed_s, const SocketTable& table,
                                 const TimewaitLimits& limits);
 
   private:
@@ -113,9 +118,8 @@ class TimewaitStats {
         std::map<std::tuple<std::uint32_t, std::string, SocketRole>, std::uint64_t> closers;
     };
 
-    TimewaitReport report(const Counts& c, std::uint64_t now_ns, double span_s, std::uint64_t live,
-                          const std::vector<ListedSocket>& listing,
-                          const TimewaitLimits& limits) const;
+    TimewaitReport report(const Counts& c, std::uint64_t now_ns, double span_s,
+                          const SocketTable& table, const TimewaitLimits& limits) const;
 
     std::size_t top_n_;
     double warn_pct_;

@@ -49,6 +49,15 @@ std::string closer_text(const CloserCount& c) {
     return fmt::format("{} ({}) {}", who, side_name(c.side), c.count);
 }
 
+// Corrections lag when listings are spaced out (ListingSchedule): say so
+// once the last listing is older than the interval being reported.
+std::string stale_note(const TimewaitReport& r) {
+    if (r.final || r.listing_age_s <= r.interval_s * 1.5) {
+        return {};
+    }
+    return fmt::format(" (as of a listing {:.1f} s ago)", r.listing_age_s);
+}
+
 std::string seconds(std::uint64_t ms) {
     return fmt::format("{:.1f} s", static_cast<double>(ms) / 1000.0);
 }
@@ -72,8 +81,9 @@ std::vector<std::string> TimewaitFormatter::text_lines(const TimewaitReport& r) 
     std::string when =
         r.final ? fmt::format("total over {:.1f} s", r.interval_s) : clock_.time_of_day(r.ts_ns);
     lines.push_back(fmt::format(
-        "{}  births {} ({:.1f}/s)  deaths {} ({:.1f}/s, early {})  live {}  corrections {}", when,
-        r.births, r.births_per_s, r.deaths, r.deaths_per_s, r.early_deaths, r.live, r.corrections));
+        "{}  births {} ({:.1f}/s)  deaths {} ({:.1f}/s, early {})  live {}  corrections {}{}", when,
+        r.births, r.births_per_s, r.deaths, r.deaths_per_s, r.early_deaths, r.live, r.corrections,
+        stale_note(r)));
     lines.push_back(fmt::format("  TIME_WAIT on:  client side {}, server side {}", r.client_side,
                                 r.server_side));
     lines.push_back("  top remote:    " + text_list(r.top_remote, [](const EndpointCount& e) {
@@ -174,7 +184,8 @@ std::string TimewaitFormatter::json_line(const TimewaitReport& r) const {
                                                        .field("pct", p.pct)
                                                        .finish();
                                                }))
-        .raw_field("warnings", json_array(r.warnings, json_string));
+        .raw_field("warnings", json_array(r.warnings, json_string))
+        .field("listing_age_s", r.listing_age_s);
     if (r.final) {
         json.field("final", true);
     }
