@@ -37,19 +37,19 @@ ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source
     std::uint64_t listed_at = monotonic_now_ns();
     std::vector<ListedSocket>& listing = listing_;
     listing.clear();
+    listing.reserve(last_size_);  // no regrowth when the listing was released
     listed_at_ns_ = listed_at;
     for (int family : {AF_INET, AF_INET6}) {
-        if (filter_.family != 0 && filter_.family != family) {
-            continue;
-        }
-        for (ListedSocket& s : diag_.dump(family)) {
-            // With --pid the listing cannot tell owners apart: it may only
-            // correct or remove sockets the table already holds.
-            if (filter_.matches(s) && (!owner_filtered_ || table.find(s.cookie) != nullptr)) {
-                listing.push_back(std::move(s));
-            }
+        if (filter_.family == 0 || filter_.family == family) {
+            diag_.dump_into(listing, family);
         }
     }
+    // With --pid the listing cannot tell owners apart: it may only correct
+    // or remove sockets the table already holds.
+    std::erase_if(listing, [&](const ListedSocket& s) {
+        return !filter_.matches(s) || (owner_filtered_ && table.find(s.cookie) == nullptr);
+    });
+    last_size_ = listing.size();
     source.drain();
     ++runs_;
     ReconcileResult result = table.reconcile(listing, netns_, listed_at);

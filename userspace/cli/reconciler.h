@@ -57,6 +57,7 @@ class Reconciler {
     std::vector<ListedSocket> listing_;
     std::uint64_t listed_at_ns_ = 0;
     std::uint64_t last_cpu_ns_ = 0;
+    std::size_t last_size_ = 0;
 };
 
 }  // namespace tcpscope

@@ -102,7 +102,7 @@ int run_command(const TimewaitConfig& config) {
         config.list_every_s
             ? ListingSchedule::fixed(interval_ns,
                                      static_cast<std::uint64_t>(*config.list_every_s * 1e9))
-            : ListingSchedule(interval_ns, 0.02, 10'000'000'000ull);
+            : ListingSchedule(interval_ns, kListingCpuShare, kListingMaxPeriodNs);
     schedule.listed(reconciler.listed_at_ns(), reconciler.last_cpu_ns());
     reconciler.release_listing();
     std::uint64_t corrections = 0;

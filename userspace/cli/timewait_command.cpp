@@ -37,7 +37,8 @@ Finisher add_timewait_command(CLI::App& app, CLI::App*& subcommand) {
         ->type_name("P");
     cmd->add_option("--list-every", c.list_every_s,
                     "seconds between sock_diag listings that confirm the table (default: "
-                    "every interval while a listing costs under 2% of a CPU, up to 10 s)")
+                    "every interval while listings cost under 1% of a CPU, else less often, at "
+                    "most 10 s apart)")
         ->check(CLI::Range(0.1, 3600.0))
         ->type_name("SECONDS");
     cmd->add_flag("--json", c.json, "one JSON object per interval instead of text");

@@ -9,6 +9,11 @@
 
 namespace tcpscope {
 
+// timewait's defaults: listings take at most 1% of one CPU, and come at
+// least every 10 s, so an early death (port reuse, reset) shows within 10 s.
+inline constexpr double kListingCpuShare = 0.01;
+inline constexpr std::uint64_t kListingMaxPeriodNs = 10'000'000'000ull;
+
 class ListingSchedule {
   public:
     // cpu_share: the most of one CPU listings may take (0.02 = 2%);

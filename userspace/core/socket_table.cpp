@@ -140,9 +140,9 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
             result.gap = true;
             ++counters_.gaps;
         }
-        insert(t.cookie, t.netns).role = t.role != SocketRole::Unknown ? t.role : role_of_first(t);
-        entries_.find(t.cookie)->second.history_gap = result.gap;
-        it = entries_.find(t.cookie);
+        it = insert(t.cookie, t.netns);
+        it->second.role = t.role != SocketRole::Unknown ? t.role : role_of_first(t);
+        it->second.history_gap = result.gap;
     }
 
     SocketEntry& entry = it->second;
@@ -165,7 +165,7 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
     return result;
 }
 
-SocketEntry& SocketTable::insert(std::uint64_t cookie, std::uint32_t netns) {
+SocketTable::Entries::iterator SocketTable::insert(std::uint64_t cookie, std::uint32_t netns) {
     if (entries_.size() >= capacity_) {
         make_room();
     }
@@ -174,7 +174,7 @@ SocketEntry& SocketTable::insert(std::uint64_t cookie, std::uint32_t netns) {
     fresh.netns = netns;
     ++counters_.inserted;
     ++state_counts_[static_cast<std::size_t>(fresh.state)];
-    return entries_.emplace(cookie, std::move(fresh)).first->second;
+    return entries_.emplace(cookie, std::move(fresh)).first;
 }
 
 void SocketTable::set_state(SocketEntry& entry, TcpState state) {
@@ -210,7 +210,7 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
             continue;
         }
         if (it == entries_.end()) {
-            entry = &insert(s.cookie, netns);
+            entry = &insert(s.cookie, netns)->second;
             entry->last_event_ns = listed_at_ns;
             ++result.added;
         } else if (it->second.last_event_ns > listed_at_ns) {

@@ -172,7 +172,7 @@ class SocketTable {
     using Entries = std::unordered_map<std::uint64_t, SocketEntry>;
 
     void make_room();
-    SocketEntry& insert(std::uint64_t cookie, std::uint32_t netns);
+    Entries::iterator insert(std::uint64_t cookie, std::uint32_t netns);
     // Every state change and removal goes through these, which keep
     // state_counts_ and earliest_expiry_ns_ true.
     void set_state(SocketEntry& entry, TcpState state);

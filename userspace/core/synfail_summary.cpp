@@ -7,11 +7,6 @@
 
 namespace tcpscope {
 
-bool SynfailSummary::Less::operator()(const Destination& a, const Destination& b) const {
-    return std::tie(a.daddr.family, a.daddr.bytes, a.dport) <
-           std::tie(b.daddr.family, b.daddr.bytes, b.dport);
-}
-
 void SynfailSummary::add(const Transition& t) {
     ConnectOutcome outcome = connect_outcome(t);
     if (outcome == ConnectOutcome::None) {

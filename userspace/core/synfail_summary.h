@@ -8,17 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "core/destination.h"
 #include "core/duration_histogram.h"
 #include "core/transition.h"
 
 namespace tcpscope {
-
-struct Destination {
-    IpAddress daddr;
-    std::uint16_t dport = 0;
-
-    bool operator==(const Destination&) const = default;
-};
 
 struct DestinationStats {
     std::uint64_t attempts = 0;
@@ -44,10 +38,7 @@ class SynfailSummary {
     void clear() { by_destination_.clear(); }
 
   private:
-    struct Less {
-        bool operator()(const Destination& a, const Destination& b) const;
-    };
-    std::map<Destination, DestinationStats, Less> by_destination_;
+    std::map<Destination, DestinationStats> by_destination_;
 };
 
 }  // namespace tcpscope

@@ -6,56 +6,96 @@
 
 #include <fmt/format.h>
 
+#include "core/fnv1a.h"
+
 namespace tcpscope {
 namespace {
 
-// A destination as the pressure count keys it.
-struct Destination {
-    IpAddress addr;
-    std::uint16_t port = 0;
-    bool operator==(const Destination&) const = default;
-};
-
-struct DestinationHash {
-    std::size_t operator()(const Destination& d) const {
-        std::uint64_t h = 1469598103934665603ull;  // FNV-1a over the bytes that matter
-        auto mix = [&](std::uint8_t byte) { h = (h ^ byte) * 1099511628211ull; };
-        for (std::uint8_t b : d.addr.bytes) {
-            mix(b);
-        }
-        mix(static_cast<std::uint8_t>(d.addr.family));
-        mix(static_cast<std::uint8_t>(d.port));
-        mix(static_cast<std::uint8_t>(d.port >> 8));
-        return h;
-    }
-};
-
-IpAddress address_of(int family, const std::array<std::uint8_t, 16>& bytes) {
-    IpAddress a;
-    a.family = family;
-    a.bytes = bytes;
-    return a;
+const Destination& order_key(const Destination& d) {
+    return d;
+}
+auto order_key(const Closer& c) {
+    return std::make_tuple(c.pid, c.comm.view(), c.role);
+}
+std::uint16_t order_key(std::uint16_t port) {
+    return port;
 }
 
-// The n largest by count, ties in key order (the maps iterate sorted).
-template <typename Map, typename Make>
-auto top_of(const Map& counts, std::size_t n, Make make) {
-    std::vector<std::pair<typename Map::key_type, std::uint64_t>> items(counts.begin(),
-                                                                        counts.end());
-    std::stable_sort(items.begin(), items.end(),
-                     [](const auto& a, const auto& b) { return a.second > b.second; });
-    if (items.size() > n) {
-        items.resize(n);
-    }
+// The n largest by count, ties in key order, so reports never depend on
+// hashing.
+template <typename Key, typename Make>
+auto top_of(std::vector<std::pair<Key, std::uint64_t>> items, std::size_t n, Make make) {
+    auto before = [](const auto& a, const auto& b) {
+        if (a.second != b.second) {
+            return a.second > b.second;
+        }
+        return order_key(a.first) < order_key(b.first);
+    };
+    const std::size_t kept = std::min(n, items.size());
+    std::partial_sort(items.begin(), items.begin() + static_cast<std::ptrdiff_t>(kept), items.end(),
+                      before);
     std::vector<decltype(make(items.front().first, 0))> out;
-    out.reserve(items.size());
-    for (const auto& [key, count] : items) {
-        out.push_back(make(key, count));
+    out.reserve(kept);
+    for (std::size_t i = 0; i < kept; ++i) {
+        out.push_back(make(items[i].first, items[i].second));
+    }
+    return out;
+}
+
+template <typename Map>
+auto entries_of(const Map& counts) {
+    return std::vector<std::pair<typename Map::key_type, std::uint64_t>>(counts.begin(),
+                                                                         counts.end());
+}
+
+std::vector<std::pair<std::uint16_t, std::uint64_t>> entries_of(
+    const std::vector<std::uint32_t>& by_port) {
+    std::vector<std::pair<std::uint16_t, std::uint64_t>> out;
+    for (std::size_t port = 0; port < by_port.size(); ++port) {
+        if (by_port[port] != 0) {
+            out.emplace_back(static_cast<std::uint16_t>(port), by_port[port]);
+        }
     }
     return out;
 }
 
 }  // namespace
+
+std::size_t CloserHash::operator()(const Closer& c) const {
+    Fnv1a h;
+    h.add(c.pid);
+    h.add(c.comm.view().data(), c.comm.view().size());
+    h.add(c.role);
+    return h.value();
+}
+
+void TimewaitStats::Counts::add(const Counts& other) {
+    births += other.births;
+    deaths += other.deaths;
+    early_deaths += other.early_deaths;
+    corrections += other.corrections;
+    client_side += other.client_side;
+    server_side += other.server_side;
+    for (const auto& [key, n] : other.remote) {
+        remote[key] += n;
+    }
+    if (!other.lport.empty()) {
+        lport.resize(other.lport.size());
+        for (std::size_t i = 0; i < lport.size(); ++i) {
+            lport[i] += other.lport[i];
+        }
+    }
+    for (const auto& [key, n] : other.closers) {
+        closers[key] += n;
+    }
+}
+
+void TimewaitStats::Counts::clear() {
+    births = deaths = early_deaths = corrections = client_side = server_side = 0;
+    remote.clear();
+    std::fill(lport.begin(), lport.end(), 0);  // keeps the array for the next interval
+    closers.clear();
+}
 
 std::optional<std::pair<std::uint64_t, std::uint64_t>> remaining_percentiles(
     const SocketTable& table, std::uint64_t now_ns) {
@@ -107,55 +147,60 @@ std::vector<PortPressure> port_pressure(const SocketTable& table,
         if (a.timewait + a.other != b.timewait + b.other) {
             return a.timewait + a.other > b.timewait + b.other;
         }
-        return std::tie(a.addr.family, a.addr.bytes, a.port) <
-               std::tie(b.addr.family, b.addr.bytes, b.port);
+        return Destination{a.addr, a.port} < Destination{b.addr, b.port};
     });
     return out;
 }
 
 void TimewaitStats::birth(const SocketEntry& entry) {
-    for (Counts* c : {&interval_, &total_}) {
-        ++c->births;
-        ++c->remote[{entry.daddr.family, entry.daddr.bytes, entry.dport}];
-        if (entry.sport) {
-            ++c->lport[*entry.sport];
+    Counts& c = interval_;
+    ++c.births;
+    ++c.remote[Destination{entry.daddr, entry.dport}];
+    if (entry.sport) {
+        if (c.lport.empty()) {
+            c.lport.resize(65536);
         }
-        if (entry.role == SocketRole::Client) {
-            ++c->client_side;
-        } else if (entry.role == SocketRole::Server) {
-            ++c->server_side;
-        }
-        std::uint32_t pid = entry.owner ? entry.owner->pid : 0;
-        std::string comm = entry.owner ? entry.owner->comm.str() : std::string();
-        ++c->closers[{pid, comm, entry.role}];
+        ++c.lport[*entry.sport];
     }
+    if (entry.role == SocketRole::Client) {
+        ++c.client_side;
+    } else if (entry.role == SocketRole::Server) {
+        ++c.server_side;
+    }
+    Closer closer;
+    closer.role = entry.role;
+    if (entry.owner) {
+        closer.pid = entry.owner->pid;
+        closer.comm = entry.owner->comm;
+    }
+    ++c.closers[closer];
 }
 
 void TimewaitStats::death(const TimewaitEnd& end) {
-    for (Counts* c : {&interval_, &total_}) {
-        ++c->deaths;
-        if (end.early) {
-            ++c->early_deaths;
-            ++c->corrections;
-        }
+    ++interval_.deaths;
+    if (end.early) {
+        ++interval_.early_deaths;
+        ++interval_.corrections;
     }
 }
 
 void TimewaitStats::missed_births(std::uint64_t n) {
     interval_.corrections += n;
-    total_.corrections += n;
 }
 
 TimewaitReport TimewaitStats::interval_report(std::uint64_t now_ns, double interval_s,
                                               const SocketTable& table,
                                               const TimewaitLimits& limits) {
     TimewaitReport r = report(interval_, now_ns, interval_s, table, limits);
-    interval_ = Counts{};
+    total_.add(interval_);
+    interval_.clear();
     return r;
 }
 
 TimewaitReport TimewaitStats::final_report(std::uint64_t now_ns, double elapsed_s,
                                            const SocketTable& table, const TimewaitLimits& limits) {
+    total_.add(interval_);  // births since the last interval report
+    interval_.clear();
     TimewaitReport r = report(total_, now_ns, elapsed_s, table, limits);
     r.final = true;
     return r;
@@ -176,19 +221,19 @@ TimewaitReport TimewaitStats::report(const Counts& c, std::uint64_t now_ns, doub
     r.live = live;
     r.client_side = c.client_side;
     r.server_side = c.server_side;
-    r.top_remote = top_of(c.remote, top_n_, [](const auto& key, std::uint64_t n) {
-        return EndpointCount{address_of(std::get<0>(key), std::get<1>(key)), std::get<2>(key), n};
+    r.top_remote = top_of(entries_of(c.remote), top_n_, [](const Destination& d, std::uint64_t n) {
+        return EndpointCount{d.daddr, d.dport, n};
     });
-    r.top_lport = top_of(c.lport, top_n_, [](std::uint16_t port, std::uint64_t n) {
+    r.top_lport = top_of(entries_of(c.lport), top_n_, [](std::uint16_t port, std::uint64_t n) {
         return PortCount{port, n};
     });
-    r.closers = top_of(c.closers, top_n_, [](const auto& key, std::uint64_t n) {
+    r.closers = top_of(entries_of(c.closers), top_n_, [](const Closer& key, std::uint64_t n) {
         CloserCount out;
-        if (std::get<0>(key) != 0) {
-            out.pid = std::get<0>(key);
+        if (key.pid != 0) {
+            out.pid = key.pid;
         }
-        out.comm = std::get<1>(key);
-        out.side = std::get<2>(key);
+        out.comm = key.comm.str();
+        out.side = key.role;
         out.count = n;
         return out;
     });

@@ -9,8 +9,10 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
+#include "core/destination.h"
 #include "core/listed_socket.h"
 #include "core/socket_table.h"
 
@@ -20,6 +22,17 @@ namespace tcpscope {
 struct TimewaitLimits {
     std::optional<std::uint64_t> max_buckets;                           // tcp_max_tw_buckets
     std::optional<std::pair<std::uint16_t, std::uint16_t>> port_range;  // ip_local_port_range
+};
+
+// Who closed first: the owner (pid 0 when unknown) and its side.
+struct Closer {
+    std::uint32_t pid = 0;
+    TaskComm comm;
+    SocketRole role = SocketRole::Unknown;
+    bool operator==(const Closer&) const = default;
+};
+struct CloserHash {
+    std::size_t operator()(const Closer& c) const;
 };
 
 struct EndpointCount {
@@ -105,6 +118,9 @@ class TimewaitStats {
                                 const TimewaitLimits& limits);
 
   private:
+    // Births come at connection rate (tens of thousands a second): each is
+    // counted once, in the interval, with hashed maps and a flat per-port
+    // array; the interval is folded into the totals when it closes.
     struct Counts {
         std::uint64_t births = 0;
         std::uint64_t deaths = 0;
@@ -112,10 +128,12 @@ class TimewaitStats {
         std::uint64_t corrections = 0;
         std::uint64_t client_side = 0;
         std::uint64_t server_side = 0;
-        std::map<std::tuple<int, std::array<std::uint8_t, 16>, std::uint16_t>, std::uint64_t>
-            remote;
-        std::map<std::uint16_t, std::uint64_t> lport;
-        std::map<std::tuple<std::uint32_t, std::string, SocketRole>, std::uint64_t> closers;
+        std::unordered_map<Destination, std::uint64_t, DestinationHash> remote;
+        std::vector<std::uint32_t> lport;  // by port; sized on the first birth
+        std::unordered_map<Closer, std::uint64_t, CloserHash> closers;
+
+        void add(const Counts& other);
+        void clear();
     };
 
     TimewaitReport report(const Counts& c, std::uint64_t now_ns, double span_s,

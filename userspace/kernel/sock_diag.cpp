@@ -123,6 +123,13 @@ SockDiag::~SockDiag() {
 }
 
 std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask, bool with_info) {
+    std::vector<ListedSocket> out;
+    dump_into(out, family, states_mask, with_info);
+    return out;
+}
+
+void SockDiag::dump_into(std::vector<ListedSocket>& out, int family, std::uint32_t states_mask,
+                         bool with_info) {
     struct {
         nlmsghdr nlh;
         inet_diag_req_v2 req;
@@ -145,7 +152,6 @@ std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask, 
         throw system_error("sending the sock_diag request");
     }
 
-    std::vector<ListedSocket> out;
     std::vector<char> buffer(1 << 16);
     for (;;) {
         ssize_t n = recv(fd_, buffer.data(), buffer.size(), 0);
@@ -162,7 +168,7 @@ std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask, 
                 continue;
             }
             if (nlh->nlmsg_type == NLMSG_DONE) {
-                return out;
+                return;
             }
             if (nlh->nlmsg_type == NLMSG_ERROR) {
                 auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(nlh));

@@ -28,6 +28,9 @@ class SockDiag {
     // with_info also asks for tcp_info (retransmits, probes) of full sockets.
     std::vector<ListedSocket> dump(int family, std::uint32_t states_mask = kAllStates,
                                    bool with_info = false);
+    // The same, appended to out (which keeps its capacity between listings).
+    void dump_into(std::vector<ListedSocket>& out, int family,
+                   std::uint32_t states_mask = kAllStates, bool with_info = false);
 
   private:
     int fd_ = -1;
