@@ -120,6 +120,7 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
         throw StartupError(StartupFailure::LoadFailed,
                            "ring buffer size rejected: " + errno_text(err));
     }
+
     if (int err = bpf_map__set_max_entries(skel->maps.sockets, options.max_sockets); err != 0) {
         throw StartupError(StartupFailure::LoadFailed,
                            "socket cache size rejected: " + errno_text(err));
