@@ -120,7 +120,9 @@ std::optional<std::pair<std::uint64_t, std::uint64_t>> remaining_percentiles(
 
 std::vector<PortPressure> port_pressure(const SocketTable& table,
                                         std::pair<std::uint16_t, std::uint16_t> range) {
-    auto [lo, hi] = range;
+    // Not a structured binding: clang (the fuzz build) cannot capture those.
+    const std::uint16_t lo = range.first;
+    const std::uint16_t hi = range.second;
     double size = hi >= lo ? static_cast<double>(hi - lo + 1) : 0.0;
     // Hashed, not ordered: this runs over every socket each interval.
     std::unordered_map<Destination, PortPressure, DestinationHash> by_dest;
