@@ -59,13 +59,13 @@ struct owner {
 };
 
 /* Keyed by cookie. A socket's entry is written in place after its first
- * transition: a map update allocates a fresh LRU element every time, which
- * made the main program ~0.8 us per transition under a storm. (Socket-local
- * storage was tried: cheaper stores, but creating and freeing it for every
- * socket cost more than the LRU in timewait and synfail modes.) */
+ * transition rather than re-inserted (a map update allocates a fresh LRU
+ * element every time). Tried and not kept: socket-local storage (cheaper
+ * stores, but creating and freeing it for every socket cost more in timewait
+ * and synfail modes) and per-CPU LRU lists (no clear gain here, and each
+ * CPU would get only its share of max_entries on large hosts). */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
-    __uint(map_flags, BPF_F_NO_COMMON_LRU);
     __uint(max_entries, 262144); /* resized by the loader */
     __type(key, __u64);          /* socket cookie */
     __type(value, struct socket_info);
