@@ -79,6 +79,20 @@ TEST(Options, UsageErrorsExitTwoWithOneLine) {
     }
 }
 
+TEST(Options, EverySubcommandSaysWhatASecondsFlagNeeds) {
+    for (const char* command : {"trace", "synfail", "timewait", "serve"}) {
+        auto outcome = parse({command, "--duration", "0"});
+        EXPECT_FALSE(outcome.command) << command;
+        EXPECT_EQ(outcome.exit_code, exit_code::kUsage) << command;
+        EXPECT_NE(outcome.output.find("--duration: expected a positive number of seconds, got '0'"),
+                  std::string::npos)
+            << command << ": " << outcome.output;
+    }
+    EXPECT_EQ(
+        std::get<TimewaitConfig>(*parse({"timewait", "--duration", "2.5"}).command).duration_s,
+        2.5);
+}
+
 TEST(Options, SynfailFlags) {
     auto outcome = parse({"synfail", "--json", "-6", "--rport", "443", "--netns", "/run/netns/x",
                           "--pid", "7", "--interval", "2", "--duration", "10", "--reason",

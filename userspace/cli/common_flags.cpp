@@ -53,7 +53,16 @@ FilterConfig FilterFlags::finish() const {
 
 CLI::Option* add_seconds_option(CLI::App& cmd, const std::string& name, double& value,
                                 const std::string& help) {
-    return cmd.add_option(name, value, help)->check(CLI::PositiveNumber)->type_name("SECONDS");
+    // CLI11's PositiveNumber would print DBL_MAX in full as the upper bound.
+    const CLI::Validator positive(
+        [](std::string& text) {
+            double seconds = 0;
+            return CLI::detail::lexical_cast(text, seconds) && seconds > 0
+                       ? std::string()
+                       : "expected a positive number of seconds, got '" + text + "'";
+        },
+        "", "positive seconds");
+    return cmd.add_option(name, value, help)->check(positive)->type_name("SECONDS");
 }
 
 void TuningFlags::add_to(CLI::App& cmd) {

@@ -37,20 +37,34 @@ struct TuningFlags {
     std::optional<std::string> finish();
 };
 
-// Finishes the flags every tracing subcommand shares into its config
-// (filters, tuning, duration_s); a usage error, or empty.
+// A tracing subcommand's flags: its own config, which its options fill in,
+// and the flags every tracing subcommand shares (filters, tuning, --duration).
 template <typename Config>
-std::optional<std::string> finish_shared_flags(Config& config, const FilterFlags& filters,
-                                               TuningFlags& tuning, double duration) {
-    if (auto error = tuning.finish()) {
-        return error;
+struct TracingFlags {
+    Config config;
+    FilterFlags filters;
+    TuningFlags tuning;
+    double duration = 0;
+
+    void add_shared_to(CLI::App& cmd) {
+        filters.add_to(cmd);
+        tuning.add_to(cmd);
+        add_seconds_option(cmd, "--duration", duration, "stop after this many seconds");
     }
-    config.tuning = tuning.values;
-    config.filters = filters.finish();
-    if (duration > 0) {
-        config.duration_s = duration;
+
+    // The config with the shared flags applied into out; a usage error, or empty.
+    std::optional<std::string> finish(Config& out) {
+        if (auto error = tuning.finish()) {
+            return error;
+        }
+        out = config;
+        out.tuning = tuning.values;
+        out.filters = filters.finish();
+        if (duration > 0) {
+            out.duration_s = duration;
+        }
+        return std::nullopt;
     }
-    return std::nullopt;
-}
+};
 
 }  // namespace tcpscope

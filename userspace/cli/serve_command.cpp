@@ -10,13 +10,6 @@
 namespace tcpscope {
 namespace {
 
-struct ServeFlags {
-    ServeConfig config;
-    FilterFlags filters;
-    TuningFlags tuning;
-    double duration = 0;
-};
-
 bool is_ip(const std::string& host, int family) {
     unsigned char buf[16];
     return inet_pton(family, host.c_str(), buf) == 1;
@@ -53,13 +46,12 @@ std::uint16_t metrics_port(const std::string& address) {
 }
 
 Finisher add_serve_command(CLI::App& app, CLI::App*& subcommand) {
-    auto flags = std::make_shared<ServeFlags>();
+    auto flags = std::make_shared<TracingFlags<ServeConfig>>();
     CLI::App* cmd = app.add_subcommand(
         "serve", "always-on daemon: keep the live table and serve Prometheus metrics");
     subcommand = cmd;
     ServeConfig& c = flags->config;
-    flags->filters.add_to(*cmd);
-    flags->tuning.add_to(*cmd);
+    flags->add_shared_to(*cmd);
     cmd->add_option("--metrics-addr", c.metrics_addr,
                     "where /metrics listens (default 127.0.0.1:9464)")
         ->type_name("HOST:PORT");
@@ -80,12 +72,10 @@ Finisher add_serve_command(CLI::App& app, CLI::App*& subcommand) {
                     "check the live table against the kernel every SECONDS (0: never)")
         ->check(CLI::Range(0.0, 86400.0))
         ->type_name("SECONDS");
-    add_seconds_option(*cmd, "--duration", flags->duration, "stop after this many seconds");
 
     return [flags]() -> Finished {
-        ServeConfig config = flags->config;
-        if (auto error =
-                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
+        ServeConfig config;
+        if (auto error = flags->finish(config)) {
             return *error;
         }
         if (auto error = check_metrics_address(config.metrics_addr)) {

@@ -10,11 +10,7 @@
 namespace tcpscope {
 namespace {
 
-struct SynfailFlags {
-    SynfailConfig config;
-    FilterFlags filters;
-    TuningFlags tuning;
-    double duration = 0;
+struct SynfailFlags : TracingFlags<SynfailConfig> {
     double interval = 0;
     bool no_sync = false;
     std::vector<std::string> reasons;
@@ -34,10 +30,8 @@ Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
         "synfail", "print every failed connection attempt, with its reason, owner and timing");
     subcommand = cmd;
     SynfailConfig& c = flags->config;
-    flags->filters.add_to(*cmd);
-    flags->tuning.add_to(*cmd);
+    flags->add_shared_to(*cmd);
     cmd->add_flag("--json", c.json, "JSON lines instead of text");
-    add_seconds_option(*cmd, "--duration", flags->duration, "stop after this many seconds");
     add_seconds_option(*cmd, "--interval", flags->interval,
                        "print the per-destination summary every SECONDS (and a total at exit)");
     cmd->add_flag("--no-sync", flags->no_sync,
@@ -50,9 +44,8 @@ Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
         ->type_name("REASON");
 
     return [flags]() -> Finished {
-        SynfailConfig config = flags->config;
-        if (auto error =
-                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
+        SynfailConfig config;
+        if (auto error = flags->finish(config)) {
             return *error;
         }
         for (const std::string& given : flags->reasons) {

@@ -5,25 +5,14 @@
 #include "cli/common_flags.h"
 
 namespace tcpscope {
-namespace {
-
-struct TimewaitFlags {
-    TimewaitConfig config;
-    FilterFlags filters;
-    TuningFlags tuning;
-    double duration = 0;
-};
-
-}  // namespace
 
 Finisher add_timewait_command(CLI::App& app, CLI::App*& subcommand) {
-    auto flags = std::make_shared<TimewaitFlags>();
+    auto flags = std::make_shared<TracingFlags<TimewaitConfig>>();
     CLI::App* cmd = app.add_subcommand(
         "timewait", "TIME_WAIT churn: rates, live count, who and where, lifetimes, pressure");
     subcommand = cmd;
     TimewaitConfig& c = flags->config;
-    flags->filters.add_to(*cmd);
-    flags->tuning.add_to(*cmd);
+    flags->add_shared_to(*cmd);
     cmd->add_option("--interval", c.interval_s, "seconds between reports (default 1)")
         ->check(CLI::Range(0.1, 3600.0))
         ->type_name("SECONDS");
@@ -42,14 +31,10 @@ Finisher add_timewait_command(CLI::App& app, CLI::App*& subcommand) {
         ->check(CLI::Range(0.1, 3600.0))
         ->type_name("SECONDS");
     cmd->add_flag("--json", c.json, "one JSON object per interval instead of text");
-    cmd->add_option("--duration", flags->duration, "stop after this many seconds")
-        ->check(CLI::PositiveNumber)
-        ->type_name("SECONDS");
 
     return [flags]() -> Finished {
-        TimewaitConfig config = flags->config;
-        if (auto error =
-                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
+        TimewaitConfig config;
+        if (auto error = flags->finish(config)) {
             return *error;
         }
         return CommandConfig{config};

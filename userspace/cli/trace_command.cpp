@@ -5,26 +5,14 @@
 #include "cli/common_flags.h"
 
 namespace tcpscope {
-namespace {
-
-struct TraceFlags {
-    TraceConfig config;
-    FilterFlags filters;
-    TuningFlags tuning;
-    double duration = 0;
-};
-
-}  // namespace
 
 Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
-    auto flags = std::make_shared<TraceFlags>();
+    auto flags = std::make_shared<TracingFlags<TraceConfig>>();
     CLI::App* cmd = app.add_subcommand("trace", "print every TCP state transition as it happens");
     subcommand = cmd;
     TraceConfig& c = flags->config;
-    flags->filters.add_to(*cmd);
-    flags->tuning.add_to(*cmd);
+    flags->add_shared_to(*cmd);
     cmd->add_flag("--json", c.json, "JSON lines instead of text");
-    add_seconds_option(*cmd, "--duration", flags->duration, "stop after this many seconds");
     cmd->add_option("-o,--output", c.output_path, "write transitions to FILE, not stdout")
         ->type_name("FILE");
     cmd->add_option("--rotate-size", c.rotate_bytes, "rotate -o FILE past this many bytes")
@@ -41,9 +29,8 @@ Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
         ->type_name("SECONDS");
 
     return [flags]() -> Finished {
-        TraceConfig config = flags->config;
-        if (auto error =
-                finish_shared_flags(config, flags->filters, flags->tuning, flags->duration)) {
+        TraceConfig config;
+        if (auto error = flags->finish(config)) {
             return *error;
         }
         if (config.rotate_bytes > 0 && !config.output_path) {
