@@ -13,6 +13,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "tcpscope/attribution.h"
+#include "tcpscope/timewait.h"
 #include "tcpscope/event.h"
 
 #define AF_INET 2
@@ -39,7 +40,7 @@ const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* What the cache remembers about a socket between its transitions. */
 struct socket_info {
-    __u64 entered_ns; /* when it entered its current state; 0: nothing cached */
+    __u64 entered_ns; /* when it entered its current state */
     __u32 pid;        /* owner tgid, 0 unknown */
     __u16 owner_flags;
     __u16 role_flags; /* timewait: TCPSCOPE_F_ROLE_*, from the first transition */
@@ -238,23 +239,6 @@ static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk
     return false;
 }
 
-/* timewait: the role a socket's first transition gives it. */
-static __always_inline __u16 role_of_first(int oldstate, int newstate)
-{
-    if (oldstate == TCPSCOPE_CLOSE && newstate == TCPSCOPE_SYN_SENT)
-        return TCPSCOPE_F_ROLE_CLIENT;
-    if (oldstate == TCPSCOPE_LISTEN || newstate == TCPSCOPE_SYN_RECV)
-        return TCPSCOPE_F_ROLE_SERVER;
-    return 0;
-}
-
-/* timewait: a FIN close, after which a timewait socket takes the cookie. */
-static __always_inline bool leaves_timewait(int oldstate, int newstate, int sk_err)
-{
-    return newstate == TCPSCOPE_CLOSE && sk_err == 0 &&
-           (oldstate == TCPSCOPE_FIN_WAIT2 || oldstate == TCPSCOPE_CLOSING);
-}
-
 /* Stores what the cache keeps about a socket: in place once it has an entry. */
 static __always_inline void remember(__u64 *cookie, struct socket_info *cached,
                                      const struct socket_info *next)
@@ -356,20 +340,16 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         flags |= TCPSCOPE_F_DUR_KNOWN;
     }
     if (timewait_mode) {
-        next.role_flags = cached ? cached->role_flags : role_of_first(oldstate, newstate);
+        next.role_flags =
+            cached ? cached->role_flags : tcpscope_role_of_first(oldstate, newstate);
         if (newstate == TCPSCOPE_CLOSE) {
             forget(&cookie, cached);
-            if (!leaves_timewait(oldstate, newstate, sk_err))
+            if (!tcpscope_leaves_timewait(oldstate, newstate, sk_err))
                 return 0;
             /* The cache's time skips the softirq transitions: not the time
              * in FIN_WAIT2/CLOSING. */
             flags = (flags & ~TCPSCOPE_F_DUR_KNOWN) | next.role_flags;
             dur_ns = 0;
-        } else if (cached && next.pid == cached->pid &&
-                   next.owner_flags == cached->owner_flags) {
-            /* Same owner and role: only the time moves on. */
-            cached->entered_ns = now;
-            return 0;
         } else {
             remember(&cookie, cached, &next);
             return 0;

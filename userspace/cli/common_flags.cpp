@@ -65,6 +65,12 @@ CLI::Option* add_seconds_option(CLI::App& cmd, const std::string& name, double& 
     return cmd.add_option(name, value, help)->check(positive)->type_name("SECONDS");
 }
 
+CLI::Option* add_reconcile_option(CLI::App& cmd, double& seconds, const std::string& help) {
+    return cmd.add_option("--reconcile", seconds, help)
+        ->check(CLI::Range(0.0, 86400.0))
+        ->type_name("SECONDS");
+}
+
 void TuningFlags::add_to(CLI::App& cmd) {
     cmd.add_flag("-v,--verbose", values.verbose, "debug diagnostics, including libbpf's");
     cmd.add_option("--max-sockets", values.max_sockets,

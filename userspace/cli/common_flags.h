@@ -1,6 +1,7 @@
 // Flags that several subcommands share: filters and tracer tuning.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -66,5 +67,20 @@ struct TracingFlags {
         return std::nullopt;
     }
 };
+
+// Creates a tracing subcommand (the one parse_command_line reports in
+// `subcommand`) with its flags, the shared ones already added.
+template <typename Flags>
+std::shared_ptr<Flags> add_tracing_subcommand(CLI::App& app, CLI::App*& subcommand,
+                                              const std::string& name,
+                                              const std::string& description) {
+    auto flags = std::make_shared<Flags>();
+    subcommand = app.add_subcommand(name, description);
+    flags->add_shared_to(*subcommand);
+    return flags;
+}
+
+// --reconcile SECONDS: how often the live table is checked against a listing.
+CLI::Option* add_reconcile_option(CLI::App& cmd, double& seconds, const std::string& help);
 
 }  // namespace tcpscope

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 
 #include <charconv>
-#include <memory>
 
 #include "cli/common_flags.h"
 
@@ -46,12 +45,11 @@ std::uint16_t metrics_port(const std::string& address) {
 }
 
 Finisher add_serve_command(CLI::App& app, CLI::App*& subcommand) {
-    auto flags = std::make_shared<TracingFlags<ServeConfig>>();
-    CLI::App* cmd = app.add_subcommand(
-        "serve", "always-on daemon: keep the live table and serve Prometheus metrics");
-    subcommand = cmd;
+    auto flags = add_tracing_subcommand<TracingFlags<ServeConfig>>(
+        app, subcommand, "serve",
+        "always-on daemon: keep the live table and serve Prometheus metrics");
+    CLI::App* cmd = subcommand;
     ServeConfig& c = flags->config;
-    flags->add_shared_to(*cmd);
     cmd->add_option("--metrics-addr", c.metrics_addr,
                     "where /metrics listens (default 127.0.0.1:9464)")
         ->type_name("HOST:PORT");
@@ -68,10 +66,8 @@ Finisher add_serve_command(CLI::App& app, CLI::App*& subcommand) {
     cmd->add_option("--top", c.top_n, "destinations with a port-range pressure gauge (default 10)")
         ->check(CLI::Range(0, 1000))
         ->type_name("N");
-    cmd->add_option("--reconcile", c.reconcile_s,
-                    "check the live table against the kernel every SECONDS (0: never)")
-        ->check(CLI::Range(0.0, 86400.0))
-        ->type_name("SECONDS");
+    add_reconcile_option(*cmd, c.reconcile_s,
+                         "check the live table against the kernel every SECONDS (0: never)");
 
     return [flags]() -> Finished {
         ServeConfig config;

@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cctype>
-#include <memory>
 
 #include "cli/common_flags.h"
 #include "core/connect_outcome.h"
@@ -25,12 +24,11 @@ std::string upper(std::string s) {
 }  // namespace
 
 Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
-    auto flags = std::make_shared<SynfailFlags>();
-    CLI::App* cmd = app.add_subcommand(
-        "synfail", "print every failed connection attempt, with its reason, owner and timing");
-    subcommand = cmd;
+    auto flags = add_tracing_subcommand<SynfailFlags>(
+        app, subcommand, "synfail",
+        "print every failed connection attempt, with its reason, owner and timing");
+    CLI::App* cmd = subcommand;
     SynfailConfig& c = flags->config;
-    flags->add_shared_to(*cmd);
     cmd->add_flag("--json", c.json, "JSON lines instead of text");
     add_seconds_option(*cmd, "--interval", flags->interval,
                        "print the per-destination summary every SECONDS (and a total at exit)");

@@ -1,18 +1,15 @@
 #include "cli/timewait_command.h"
 
-#include <memory>
-
 #include "cli/common_flags.h"
 
 namespace tcpscope {
 
 Finisher add_timewait_command(CLI::App& app, CLI::App*& subcommand) {
-    auto flags = std::make_shared<TracingFlags<TimewaitConfig>>();
-    CLI::App* cmd = app.add_subcommand(
-        "timewait", "TIME_WAIT churn: rates, live count, who and where, lifetimes, pressure");
-    subcommand = cmd;
+    auto flags = add_tracing_subcommand<TracingFlags<TimewaitConfig>>(
+        app, subcommand, "timewait",
+        "TIME_WAIT churn: rates, live count, who and where, lifetimes, pressure");
+    CLI::App* cmd = subcommand;
     TimewaitConfig& c = flags->config;
-    flags->add_shared_to(*cmd);
     cmd->add_option("--interval", c.interval_s, "seconds between reports (default 1)")
         ->check(CLI::Range(0.1, 3600.0))
         ->type_name("SECONDS");

@@ -1,17 +1,14 @@
 #include "cli/trace_command.h"
 
-#include <memory>
-
 #include "cli/common_flags.h"
 
 namespace tcpscope {
 
 Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
-    auto flags = std::make_shared<TracingFlags<TraceConfig>>();
-    CLI::App* cmd = app.add_subcommand("trace", "print every TCP state transition as it happens");
-    subcommand = cmd;
+    auto flags = add_tracing_subcommand<TracingFlags<TraceConfig>>(
+        app, subcommand, "trace", "print every TCP state transition as it happens");
+    CLI::App* cmd = subcommand;
     TraceConfig& c = flags->config;
-    flags->add_shared_to(*cmd);
     cmd->add_flag("--json", c.json, "JSON lines instead of text");
     cmd->add_option("-o,--output", c.output_path, "write transitions to FILE, not stdout")
         ->type_name("FILE");
@@ -22,11 +19,9 @@ Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
         ->check(CLI::Range(1, 1000))
         ->type_name("N");
     cmd->add_flag("--stats", c.stats, "print counters to stderr every second");
-    cmd->add_option("--reconcile", c.reconcile_s,
-                    "check the live table against the kernel every SECONDS and after any "
-                    "loss (0: never)")
-        ->check(CLI::Range(0.0, 86400.0))
-        ->type_name("SECONDS");
+    add_reconcile_option(*cmd, c.reconcile_s,
+                         "check the live table against the kernel every SECONDS and after any "
+                         "loss (0: never)");
 
     return [flags]() -> Finished {
         TraceConfig config;

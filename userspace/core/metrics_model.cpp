@@ -107,10 +107,7 @@ void MetricsModel::set_table(const SocketTable& table) {
     table_size_ = table.size();
     table_capacity_ = table.capacity();
     table_counters_ = table.counters();
-    timewait_live_ = 0;
-    for (const auto& [key, n] : sockets_) {
-        timewait_live_ += key.second == TcpState::TimeWait ? n : 0;
-    }
+    timewait_live_ = table.count_in_state(TcpState::TimeWait);
 }
 
 void MetricsModel::set_pressure(const std::vector<PortPressure>& pressure) {

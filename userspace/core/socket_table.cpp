@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "tcpscope/timewait.h"
+
 namespace tcpscope {
 namespace {
 
@@ -31,22 +33,21 @@ bool is_birth(const Transition& t) {
            (t.old_state == TcpState::Listen && t.new_state == TcpState::SynRecv);
 }
 
-// The full socket closing on a FIN exchange: the kernel has just put a
-// timewait socket with the same cookie in its place. A reset or error close
-// (sk_err set) leaves none.
+// The rules the BPF program applies too (include/tcpscope/timewait.h).
 bool leaves_timewait(const Transition& t) {
-    return t.new_state == TcpState::Close && t.sk_err == 0 &&
-           (t.old_state == TcpState::FinWait2 || t.old_state == TcpState::Closing);
+    return tcpscope_leaves_timewait(static_cast<int>(t.old_state), static_cast<int>(t.new_state),
+                                    t.sk_err) != 0;
 }
 
 SocketRole role_of_first(const Transition& t) {
-    if (t.old_state == TcpState::Close && t.new_state == TcpState::SynSent) {
-        return SocketRole::Client;
+    switch (tcpscope_role_of_first(static_cast<int>(t.old_state), static_cast<int>(t.new_state))) {
+        case TCPSCOPE_F_ROLE_CLIENT:
+            return SocketRole::Client;
+        case TCPSCOPE_F_ROLE_SERVER:
+            return SocketRole::Server;
+        default:
+            return SocketRole::Unknown;
     }
-    if (t.old_state == TcpState::Listen || t.new_state == TcpState::SynRecv) {
-        return SocketRole::Server;
-    }
-    return SocketRole::Unknown;
 }
 
 template <typename To, typename From>
