@@ -35,22 +35,21 @@ const volatile long connect_syscall_nr = -1;
  * ->CLOSE with no error) cross the ring, carrying the closer from the cache
  * and the socket's role (from its first transition) in the flags. */
 const volatile bool timewait_mode = false;
+/* bpf_get_socket_cookie() is callable from tracing programs (Linux 5.12+;
+ * probed at load). Without it sockets are keyed by their address in the
+ * kernel's cache and named by an id of our own (see socket_id_for). */
+const volatile bool have_socket_cookie = true;
 /* Force a consumer wake-up only once this much data waits in the ring. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
 /* What the cache remembers about a socket between its transitions. */
 struct socket_info {
     __u64 entered_ns; /* when it entered its current state */
+    __u64 id;         /* what userspace knows it by: its cookie (see socket_id_for) */
     __u32 pid;        /* owner tgid, 0 unknown */
     __u16 owner_flags;
     __u16 role_flags; /* timewait: TCPSCOPE_F_ROLE_*, from the first transition */
     char comm[TCPSCOPE_COMM_LEN];
-};
-
-struct listener_key {
-    __u32 netns;
-    __u16 port;
-    __u16 pad;
 };
 
 struct owner {
@@ -59,26 +58,85 @@ struct owner {
     char comm[TCPSCOPE_COMM_LEN];
 };
 
-/* Keyed by cookie. A socket's entry is written in place after its first
- * transition rather than re-inserted (a map update allocates a fresh LRU
- * element every time). Tried and not kept: socket-local storage (cheaper
- * stores, but creating and freeing it for every socket cost more in timewait
- * and synfail modes) and per-CPU LRU lists (no clear gain here, and each
- * CPU would get only its share of max_entries on large hosts). */
+/* Keyed by socket_key(): the cookie, or the socket's address where tracing
+ * programs cannot ask for cookies. A socket's entry is written in place after
+ * its first transition rather than re-inserted (a map update allocates a
+ * fresh LRU element every time). Tried and not kept: socket-local storage
+ * (cheaper stores, but creating and freeing it for every socket cost more in
+ * timewait and synfail modes) and per-CPU LRU lists (no clear gain here, and
+ * each CPU would get only its share of max_entries on large hosts). */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 262144); /* resized by the loader */
-    __type(key, __u64);          /* socket cookie */
+    __type(key, __u64);
     __type(value, struct socket_info);
 } sockets SEC(".maps");
 
-/* Owner of each listening port, so a new child can inherit it. */
+/* A child cloned from its listener (LISTEN->SYN_RECV), until its next
+ * transition. Before Linux 6.15 the clone still carries the listener's cookie
+ * when the tracepoint fires, and takes its own (the request socket's) only
+ * after; its tuple is the listener's too. So the birth is held here, keyed by
+ * the child's address, and sent at the child's next transition (SYN_RECV->*),
+ * under its own cookie and with its real tuple, on every kernel alike. */
+struct pending_child {
+    __u64 born_ns;
+    struct owner owner; /* the listener's, when known */
+    __u16 flags;        /* of the birth: softirq, recovered, owner source */
+    __u16 pad[3];
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 65536);
+    __type(key, __u64); /* the child's struct sock address */
+    __type(value, struct pending_child);
+} pending_children SEC(".maps");
+
+/* Listening sockets and their owners, so a new child can inherit the owner.
+ * By listener id: before 6.15 a child's first transition carries its
+ * listener's cookie, which names the listener exactly (SO_REUSEPORT groups
+ * included). Else by bound address: a child starts with its listener's. */
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 16384);
-    __type(key, struct listener_key);
+    __type(key, __u64); /* listener id */
     __type(value, struct owner);
 } listeners SEC(".maps");
+
+struct listen_addr {
+    __u8 addr[TCPSCOPE_ADDR_LEN];
+    __u32 netns;
+    __u16 port;
+    __u16 family;
+};
+
+/* Listeners sharing one address (SO_REUSEPORT workers, or a listen() that
+ * fails with EADDRINUSE while another holds the port). A child found by
+ * address inherits an owner only when every listener there has the same. */
+#define LISTENERS_PER_ADDR 4
+struct addr_listeners {
+    __u64 id[LISTENERS_PER_ADDR]; /* 0: free slot */
+    __u32 pid[LISTENERS_PER_ADDR];
+    char comm[TCPSCOPE_COMM_LEN];  /* of the first listener */
+    __u32 overflow;                /* more listeners than slots: owner unknown */
+    __u32 pad;
+};
+
+struct {
+    __uint(type, BPF_MAP_TYPE_LRU_HASH);
+    __uint(max_entries, 16384);
+    __type(key, struct listen_addr);
+    __type(value, struct addr_listeners);
+} listener_addrs SEC(".maps");
+
+/* Where ids come from without cookies: per CPU, so no atomics (5.10 has no
+ * fetching atomic add). */
+struct {
+    __uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+    __uint(max_entries, 1);
+    __type(key, __u32);
+    __type(value, __u64);
+} id_counter SEC(".maps");
 
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
@@ -129,6 +187,7 @@ enum connect_call_state {
 
 struct connect_call {
     __u64 entered_ns; /* CLOSE->SYN_SENT */
+    __u64 id;         /* the socket's id (socket_id_for) */
     __u32 state;      /* enum connect_call_state */
     __u32 pad;
 };
@@ -136,7 +195,7 @@ struct connect_call {
 struct {
     __uint(type, BPF_MAP_TYPE_LRU_HASH);
     __uint(max_entries, 16384);
-    __type(key, __u64); /* socket cookie */
+    __type(key, __u64); /* socket_key() */
     __type(value, struct connect_call);
 } connect_calls SEC(".maps");
 
@@ -214,21 +273,21 @@ static __always_inline void submit(struct tcpscope_event *event)
  * refusal the connecting process handles itself (a RST queued to the socket's
  * backlog on loopback) carries sk_err and is sent as usual. True when the
  * event stays here. */
-static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk_err,
+static __always_inline bool synfail_hold_back(__u64 key, __u64 id, int newstate, int sk_err,
                                               bool softirq, __u64 now)
 {
     if (!synfail_sync)
         return newstate == TCPSCOPE_SYN_SENT; /* nobody to tell at connect() exit */
     if (newstate == TCPSCOPE_SYN_SENT) {
-        struct connect_call call = {.entered_ns = now, .state = CONNECT_PENDING};
-        bpf_map_update_elem(&connect_calls, &cookie, &call, BPF_ANY);
+        struct connect_call call = {.entered_ns = now, .id = id, .state = CONNECT_PENDING};
+        bpf_map_update_elem(&connect_calls, &key, &call, BPF_ANY);
         return true;
     }
-    struct connect_call *call = bpf_map_lookup_elem(&connect_calls, &cookie);
+    struct connect_call *call = bpf_map_lookup_elem(&connect_calls, &key);
     if (!call)
         return false;
     if (newstate != TCPSCOPE_CLOSE) {
-        bpf_map_delete_elem(&connect_calls, &cookie); /* connected: connect() returns 0 */
+        bpf_map_delete_elem(&connect_calls, &key); /* connected: connect() returns 0 */
         return false;
     }
     if (!softirq && sk_err == 0 && call->state == CONNECT_PENDING) {
@@ -240,19 +299,265 @@ static __always_inline bool synfail_hold_back(__u64 cookie, int newstate, int sk
 }
 
 /* Stores what the cache keeps about a socket: in place once it has an entry. */
-static __always_inline void remember(__u64 *cookie, struct socket_info *cached,
+static __always_inline void remember(__u64 *key, struct socket_info *cached,
                                      const struct socket_info *next)
 {
     if (cached)
         *cached = *next;
     else
-        bpf_map_update_elem(&sockets, cookie, next, BPF_ANY);
+        bpf_map_update_elem(&sockets, key, next, BPF_ANY);
 }
 
-static __always_inline void forget(__u64 *cookie, struct socket_info *cached)
+static __always_inline void forget(__u64 *key, struct socket_info *cached)
 {
     if (cached)
-        bpf_map_delete_elem(&sockets, cookie);
+        bpf_map_delete_elem(&sockets, key);
+}
+
+/* The key of a socket in the kernel's cache: its cookie, or, where tracing
+ * programs cannot ask for one (before 5.12), its address, which is unique
+ * among live sockets (entries leave at ->CLOSE). */
+static __always_inline __u64 socket_key(struct sock *sk)
+{
+    return have_socket_cookie ? bpf_get_socket_cookie(sk) : (__u64)sk;
+}
+
+/* The id userspace will know a socket by, at first sight. With cookies, the
+ * cookie. Without, the cookie when something already gave it one (a
+ * sock_diag listing does), so that listings join the stream; else an id of
+ * our own with TCPSCOPE_SYNTHETIC_ID set, a range cookies never reach. */
+static __always_inline __u64 socket_id_for(struct sock *sk, __u64 key)
+{
+    if (have_socket_cookie)
+        return key;
+    __u64 cookie = sk->__sk_common.skc_cookie.counter;
+    if (cookie)
+        return cookie;
+    __u32 zero = 0;
+    __u64 *next = bpf_map_lookup_elem(&id_counter, &zero);
+    if (!next)
+        return 0;
+    *next += 1;
+    return TCPSCOPE_SYNTHETIC_ID | (__u64)bpf_get_smp_processor_id() << 40 | *next;
+}
+
+/* A socket's bound address and port, as a listener and its new children
+ * (which start as its copy) carry them. */
+static __always_inline void listen_addr_of(struct sock *sk, struct listen_addr *key, __u32 netns,
+                                           __u16 family, __u16 port)
+{
+    __builtin_memset(key, 0, sizeof(*key));
+    key->netns = netns;
+    key->port = port;
+    key->family = family;
+    if (family == AF_INET6) {
+        BPF_CORE_READ_INTO(&key->addr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+    } else {
+        __be32 addr = sk->__sk_common.skc_rcv_saddr;
+        __builtin_memcpy(key->addr, &addr, sizeof(addr));
+    }
+}
+
+/* CLOSE->LISTEN by its owner. A listen() without bind() has no port yet
+ * (it is picked after the transition): such a listener is found by id only. */
+static __always_inline void register_listener(struct sock *sk, __u64 id, __u32 netns,
+                                              __u16 family, __u16 port,
+                                              const struct socket_info *owner)
+{
+    struct owner who = {.pid = owner->pid};
+    copy_comm(who.comm, owner->comm);
+    bpf_map_update_elem(&listeners, &id, &who, BPF_ANY);
+    if (!port)
+        return;
+    struct listen_addr key;
+    listen_addr_of(sk, &key, netns, family, port);
+    struct addr_listeners *at = bpf_map_lookup_elem(&listener_addrs, &key);
+    if (!at) {
+        struct addr_listeners fresh = {};
+        fresh.id[0] = id;
+        fresh.pid[0] = owner->pid;
+        copy_comm(fresh.comm, owner->comm);
+        bpf_map_update_elem(&listener_addrs, &key, &fresh, BPF_ANY);
+        return;
+    }
+    int free_slot = -1;
+    for (int i = 0; i < LISTENERS_PER_ADDR; i++) {
+        if (at->id[i] == id)
+            return;
+        if (!at->id[i] && free_slot < 0)
+            free_slot = i;
+    }
+    if (free_slot < 0) {
+        at->overflow = 1;
+        return;
+    }
+    at->id[free_slot & (LISTENERS_PER_ADDR - 1)] = id;
+    at->pid[free_slot & (LISTENERS_PER_ADDR - 1)] = owner->pid;
+}
+
+/* LISTEN->CLOSE: close(), or a listen() that failed (EADDRINUSE) and must not
+ * displace the listener that holds the address. */
+static __always_inline void unregister_listener(struct sock *sk, __u64 id, __u32 netns,
+                                                __u16 family, __u16 port)
+{
+    bpf_map_delete_elem(&listeners, &id);
+    struct listen_addr key;
+    listen_addr_of(sk, &key, netns, family, port);
+    struct addr_listeners *at = bpf_map_lookup_elem(&listener_addrs, &key);
+    if (!at)
+        return;
+    bool left = false;
+    for (int i = 0; i < LISTENERS_PER_ADDR; i++) {
+        if (at->id[i] == id)
+            at->id[i] = 0;
+        else if (at->id[i])
+            left = true;
+    }
+    if (!left)
+        bpf_map_delete_elem(&listener_addrs, &key);
+}
+
+/* The owner a new child inherits, into *who; false when unknown. Exact by the
+ * listener's cookie where the child still carries it (before 6.15); else by
+ * the bound address (then the wildcard), and only when every listener there
+ * has the same owner: never another SO_REUSEPORT worker. */
+static __always_inline bool listener_owner_of_child(struct sock *sk, __u32 netns, __u16 family,
+                                                    __u16 port, struct owner *who)
+{
+    __u64 inherited = sk->__sk_common.skc_cookie.counter;
+    struct owner *exact = inherited ? bpf_map_lookup_elem(&listeners, &inherited) : NULL;
+    if (exact) {
+        *who = *exact;
+        return true;
+    }
+    struct listen_addr key;
+    listen_addr_of(sk, &key, netns, family, port);
+    struct addr_listeners *at = bpf_map_lookup_elem(&listener_addrs, &key);
+    if (!at) {
+        __builtin_memset(key.addr, 0, sizeof(key.addr));
+        at = bpf_map_lookup_elem(&listener_addrs, &key);
+    }
+    if (!at || at->overflow)
+        return false;
+    __u32 pid = 0;
+    for (int i = 0; i < LISTENERS_PER_ADDR; i++) {
+        if (!at->id[i])
+            continue;
+        if (pid && at->pid[i] != pid)
+            return false;
+        pid = at->pid[i];
+    }
+    if (!pid)
+        return false;
+    who->pid = pid;
+    copy_comm(who->comm, at->comm);
+    return true;
+}
+
+/* One event's worth of a transition, gathered before the ring is touched. */
+struct emitted {
+    __u64 ts_ns;
+    __u64 id;
+    __u64 dur_ns;
+    __u32 netns;
+    __u32 pid;
+    __s32 sk_err;
+    __u16 sport;
+    __u16 dport;
+    __u16 family;
+    __u16 flags;
+    __u8 oldstate;
+    __u8 newstate;
+};
+
+static __always_inline void emit(struct sock *sk, const struct emitted *e, const char *comm)
+{
+    if (filter_pid && e->pid != filter_pid)
+        return;
+    if (filter_ports && !port_selected(e->sport, e->dport))
+        return;
+    struct tcpscope_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
+    if (!event) {
+        count(TCPSCOPE_CNT_RINGBUF_FULL);
+        return;
+    }
+    event->ts_ns = e->ts_ns;
+    event->cookie = e->id;
+    event->dur_ns = e->dur_ns;
+    if (e->family == AF_INET6) {
+        BPF_CORE_READ_INTO(&event->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+        BPF_CORE_READ_INTO(&event->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+    } else {
+        __builtin_memset(event->saddr, 0, sizeof(event->saddr));
+        __builtin_memset(event->daddr, 0, sizeof(event->daddr));
+        __be32 saddr = sk->__sk_common.skc_rcv_saddr;
+        __be32 daddr = sk->__sk_common.skc_daddr;
+        __builtin_memcpy(event->saddr, &saddr, sizeof(saddr));
+        __builtin_memcpy(event->daddr, &daddr, sizeof(daddr));
+    }
+    copy_comm(event->comm, comm);
+    event->netns = e->netns;
+    event->pid = e->pid;
+    event->sk_err = e->sk_err;
+    event->sport = e->sport;
+    event->dport = e->dport;
+    event->family = e->family;
+    event->oldstate = e->oldstate;
+    event->newstate = e->newstate;
+    event->flags = e->flags | (e->sport == 0 ? TCPSCOPE_F_SPORT_UNKNOWN : 0);
+    event->syn_retrans = 0;
+    if (e->oldstate == TCPSCOPE_SYN_SENT && e->newstate == TCPSCOPE_CLOSE)
+        event->syn_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
+    submit(event);
+}
+
+/* LISTEN->SYN_RECV: a child is born. Held back until its next transition
+ * (see pending_children), with the owner it inherits from its listener. */
+static __always_inline int note_child_birth(struct sock *sk, __u32 netns, __u16 family,
+                                            __u16 port, bool softirq, __u16 extra_flags)
+{
+    struct pending_child child = {.born_ns = bpf_ktime_get_ns()};
+    bool have_listener = listener_owner_of_child(sk, netns, family, port, &child.owner);
+    child.flags = extra_flags | (softirq ? TCPSCOPE_F_SOFTIRQ : 0);
+    if (tcpscope_choose_owner(softirq, TCPSCOPE_LISTEN, TCPSCOPE_SYN_RECV, 0, 0, have_listener) ==
+        TCPSCOPE_OWNER_FROM_LISTENER)
+        child.flags |= TCPSCOPE_F_OWNER_LISTENER;
+    else
+        __builtin_memset(&child.owner, 0, sizeof(child.owner));
+    __u64 addr = (__u64)sk;
+    bpf_map_update_elem(&pending_children, &addr, &child, BPF_ANY);
+    return 0;
+}
+
+/* The child's next transition: now it has its own cookie and tuple. Sends the
+ * held birth (unless timewait mode, which sends only closes), starts the
+ * child's cache entry from it, and returns that entry. */
+static __always_inline struct socket_info *adopt_child(struct sock *sk, __u64 *key,
+                                                      const struct pending_child *child,
+                                                      struct emitted *e)
+{
+    struct socket_info info = {.entered_ns = child->born_ns};
+    info.id = socket_id_for(sk, *key);
+    info.pid = child->owner.pid;
+    copy_comm(info.comm, child->owner.comm);
+    info.owner_flags = child->flags & TCPSCOPE_F_OWNER_LISTENER;
+    info.role_flags = tcpscope_role_of_first(TCPSCOPE_LISTEN, TCPSCOPE_SYN_RECV);
+    if (!timewait_mode) {
+        struct emitted birth = *e;
+        birth.ts_ns = child->born_ns;
+        birth.id = info.id;
+        birth.dur_ns = 0;
+        birth.sk_err = 0;
+        birth.pid = info.pid;
+        birth.flags = child->flags;
+        birth.oldstate = TCPSCOPE_LISTEN;
+        birth.newstate = TCPSCOPE_SYN_RECV;
+        emit(sk, &birth, info.comm);
+    }
+    bpf_map_update_elem(&sockets, key, &info, BPF_ANY);
+    __u64 addr = (__u64)sk;
+    bpf_map_delete_elem(&pending_children, &addr);
+    return bpf_map_lookup_elem(&sockets, key);
 }
 
 static __always_inline int handle_transition(struct sock *sk, int oldstate, int newstate,
@@ -269,35 +574,48 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         return 0;
     if (synfail_mode && oldstate != TCPSCOPE_SYN_SENT && newstate != TCPSCOPE_SYN_SENT)
         return 0;
-    /* timewait: a softirq transition neither names an owner nor begins a
-     * socket, except a child leaving LISTEN, and only ->CLOSE can be a
-     * birth; the rest would only move the cache's time in state, which
-     * timewait does not use. Half the transitions end here, before any
-     * map lookup. */
-    bool softirq = in_softirq_context();
-    if (timewait_mode && softirq && newstate != TCPSCOPE_CLOSE && oldstate != TCPSCOPE_LISTEN)
-        return 0;
 
     /* skc_num is already 0 at ->CLOSE; inet_sport still holds the port. */
     struct inet_sock *inet = (struct inet_sock *)sk;
     __u16 sport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
-    __u16 dport = bpf_ntohs(sk->__sk_common.skc_dport);
-    int sk_err = newstate == TCPSCOPE_CLOSE ? sk->sk_err : 0;
+    bool softirq = in_softirq_context();
+    if (oldstate == TCPSCOPE_LISTEN && newstate == TCPSCOPE_SYN_RECV)
+        return note_child_birth(sk, netns, family, sport, softirq, extra_flags);
 
-    __u64 now = bpf_ktime_get_ns();
-    __u64 cookie = bpf_get_socket_cookie(sk);
-    struct socket_info *cached = bpf_map_lookup_elem(&sockets, &cookie);
+    __u64 addr = (__u64)sk;
+    struct pending_child *child =
+        oldstate == TCPSCOPE_SYN_RECV ? bpf_map_lookup_elem(&pending_children, &addr) : NULL;
+    /* timewait: a softirq transition neither names an owner nor begins a
+     * socket, except a child's first after its birth, and only ->CLOSE can
+     * be a birth; the rest would only move the cache's time in state, which
+     * timewait does not use. Half the transitions end here, before any
+     * cache lookup. */
+    if (timewait_mode && softirq && newstate != TCPSCOPE_CLOSE && !child)
+        return 0;
 
-    struct owner *listener = NULL;
-    if (oldstate == TCPSCOPE_LISTEN && newstate == TCPSCOPE_SYN_RECV && !(cached && cached->pid)) {
-        struct listener_key key = {.netns = netns, .port = sport};
-        listener = bpf_map_lookup_elem(&listeners, &key);
-    }
+    struct emitted e = {
+        .ts_ns = bpf_ktime_get_ns(),
+        .netns = netns,
+        .sk_err = newstate == TCPSCOPE_CLOSE ? sk->sk_err : 0,
+        .sport = sport,
+        .dport = bpf_ntohs(sk->__sk_common.skc_dport),
+        .family = family,
+        .oldstate = oldstate,
+        .newstate = newstate,
+    };
+    __u64 key = socket_key(sk);
+    struct socket_info *cached = NULL;
+    if (child)
+        cached = adopt_child(sk, &key, child, &e);
+    else if (have_socket_cookie || oldstate != TCPSCOPE_CLOSE)
+        /* Without cookies an entry found at a birth (from CLOSE) belonged to
+         * an earlier socket at this address: the new one starts afresh. */
+        cached = bpf_map_lookup_elem(&sockets, &key);
 
-    struct socket_info next = {.entered_ns = now};
+    struct socket_info next = {.entered_ns = e.ts_ns};
+    next.id = cached ? cached->id : socket_id_for(sk, key);
     __u16 flags = extra_flags | (softirq ? TCPSCOPE_F_SOFTIRQ : 0);
-    switch (tcpscope_choose_owner(softirq, oldstate, newstate, sk_err, cached && cached->pid,
-                                  listener != NULL)) {
+    switch (tcpscope_choose_owner(softirq, oldstate, newstate, e.sk_err, cached && cached->pid, 0)) {
     case TCPSCOPE_OWNER_FROM_CURRENT:
         next.pid = bpf_get_current_pid_tgid() >> 32;
         bpf_get_current_comm(next.comm, sizeof(next.comm));
@@ -315,95 +633,48 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         flags |= cached->owner_flags == TCPSCOPE_F_OWNER_CURRENT ? TCPSCOPE_F_OWNER_CACHED
                                                                  : cached->owner_flags;
         break;
-    case TCPSCOPE_OWNER_FROM_LISTENER:
-        if (!listener)
-            break;
-        next.pid = listener->pid;
-        copy_comm(next.comm, listener->comm);
-        next.owner_flags = TCPSCOPE_F_OWNER_LISTENER;
-        flags |= TCPSCOPE_F_OWNER_LISTENER;
-        break;
     default:
         break;
     }
 
-    if (newstate == TCPSCOPE_LISTEN && next.pid) {
-        struct listener_key key = {.netns = netns, .port = sport};
-        struct owner listener = {.pid = next.pid};
-        copy_comm(listener.comm, next.comm);
-        bpf_map_update_elem(&listeners, &key, &listener, BPF_ANY);
-    }
+    if (newstate == TCPSCOPE_LISTEN && next.pid)
+        register_listener(sk, next.id, netns, family, sport, &next);
+    else if (oldstate == TCPSCOPE_LISTEN && newstate == TCPSCOPE_CLOSE)
+        unregister_listener(sk, next.id, netns, family, sport);
 
-    __u64 dur_ns = 0;
     if (cached) {
-        dur_ns = now - cached->entered_ns;
+        e.dur_ns = e.ts_ns - cached->entered_ns;
         flags |= TCPSCOPE_F_DUR_KNOWN;
     }
     if (timewait_mode) {
         next.role_flags =
             cached ? cached->role_flags : tcpscope_role_of_first(oldstate, newstate);
         if (newstate == TCPSCOPE_CLOSE) {
-            forget(&cookie, cached);
-            if (!tcpscope_leaves_timewait(oldstate, newstate, sk_err))
+            forget(&key, cached);
+            if (!tcpscope_leaves_timewait(oldstate, newstate, e.sk_err))
                 return 0;
             /* The cache's time skips the softirq transitions: not the time
              * in FIN_WAIT2/CLOSING. */
             flags = (flags & ~TCPSCOPE_F_DUR_KNOWN) | next.role_flags;
-            dur_ns = 0;
+            e.dur_ns = 0;
         } else {
-            remember(&cookie, cached, &next);
+            remember(&key, cached, &next);
             return 0;
         }
     } else if (newstate == TCPSCOPE_CLOSE || (synfail_mode && oldstate == TCPSCOPE_SYN_SENT)) {
         /* synfail follows a socket no further than its connect() outcome. */
-        forget(&cookie, cached);
+        forget(&key, cached);
     } else {
-        remember(&cookie, cached, &next);
+        remember(&key, cached, &next);
     }
 
     /* Before the filters: the connect() exit applies them to what it reports. */
-    if (synfail_mode && synfail_hold_back(cookie, newstate, sk_err, softirq, now))
+    if (synfail_mode && synfail_hold_back(key, next.id, newstate, e.sk_err, softirq, e.ts_ns))
         return 0;
-    if (filter_pid && next.pid != filter_pid)
-        return 0;
-    if (filter_ports && !port_selected(sport, dport))
-        return 0;
-
-    struct tcpscope_event *event = bpf_ringbuf_reserve(&events, sizeof(*event), 0);
-    if (!event) {
-        count(TCPSCOPE_CNT_RINGBUF_FULL);
-        return 0;
-    }
-    event->ts_ns = now;
-    event->cookie = cookie;
-    event->dur_ns = dur_ns;
-    if (family == AF_INET6) {
-        BPF_CORE_READ_INTO(&event->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-        BPF_CORE_READ_INTO(&event->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
-    } else {
-        __builtin_memset(event->saddr, 0, sizeof(event->saddr));
-        __builtin_memset(event->daddr, 0, sizeof(event->daddr));
-        __be32 saddr = sk->__sk_common.skc_rcv_saddr;
-        __be32 daddr = sk->__sk_common.skc_daddr;
-        __builtin_memcpy(event->saddr, &saddr, sizeof(saddr));
-        __builtin_memcpy(event->daddr, &daddr, sizeof(daddr));
-    }
-    copy_comm(event->comm, next.comm);
-    event->netns = netns;
-    event->pid = next.pid;
-    event->sk_err = sk_err;
-    event->sport = sport;
-    event->dport = dport;
-    event->family = family;
-    event->oldstate = oldstate;
-    event->newstate = newstate;
-    if (sport == 0)
-        flags |= TCPSCOPE_F_SPORT_UNKNOWN;
-    event->flags = flags;
-    event->syn_retrans = 0;
-    if (oldstate == TCPSCOPE_SYN_SENT && newstate == TCPSCOPE_CLOSE)
-        event->syn_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
-    submit(event);
+    e.id = next.id;
+    e.pid = next.pid;
+    e.flags = flags;
+    emit(sk, &e, next.comm);
     return 0;
 }
 
@@ -523,14 +794,17 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
     struct sock *sk = sock_of_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
     if (!sk || BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
         return 0;
-    /* 0 when never asked for: the socket never reached SYN_SENT. */
+    /* A cookie of 0 was never asked for: the socket never reached SYN_SENT.
+     * Without cookies in tracing programs the note is under the address. */
     __u64 cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
-    struct connect_call call = {.state = CONNECT_FAILED_INSIDE};
-    struct connect_call *noted = cookie ? bpf_map_lookup_elem(&connect_calls, &cookie) : NULL;
+    __u64 key = have_socket_cookie ? cookie : (__u64)sk;
+    struct connect_call call = {.id = have_socket_cookie ? cookie : 0,
+                                .state = CONNECT_FAILED_INSIDE};
+    struct connect_call *noted = key ? bpf_map_lookup_elem(&connect_calls, &key) : NULL;
     if (noted) {
         call = *noted;
-        bpf_map_delete_elem(&connect_calls, &cookie);
-    } else if (cookie && BPF_CORE_READ((struct tcp_sock *)sk, segs_out)) {
+        bpf_map_delete_elem(&connect_calls, &key);
+    } else if (key && BPF_CORE_READ((struct tcp_sock *)sk, segs_out)) {
         /* A SYN left, but its note is gone (LRU eviction): the transitions
          * reported the outcome. Better one miss than a double report. */
         call.state = CONNECT_REPORTED;
@@ -562,7 +836,7 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
         return 0;
     }
     event->ts_ns = bpf_ktime_get_ns();
-    event->cookie = cookie;
+    event->cookie = call.id;
     __builtin_memset(event->saddr, 0, sizeof(event->saddr));
     if (family == AF_INET6) {
         BPF_CORE_READ_INTO(&event->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);

@@ -57,7 +57,8 @@ enum tcpscope_event_flags {
 
 struct tcpscope_event {
     __u64 ts_ns;                   /* CLOCK_MONOTONIC, bpf_ktime_get_ns() */
-    __u64 cookie;                  /* bpf_get_socket_cookie(): never reused while booted */
+    __u64 cookie;                  /* socket cookie, never reused while booted (or a
+                                      TCPSCOPE_SYNTHETIC_ID id) */
     __u64 dur_ns;                  /* time in oldstate; valid only with TCPSCOPE_F_DUR_KNOWN */
     __u8 saddr[TCPSCOPE_ADDR_LEN]; /* IPv4 in the first 4 bytes */
     __u8 daddr[TCPSCOPE_ADDR_LEN];
@@ -73,6 +74,11 @@ struct tcpscope_event {
     __u16 flags;       /* enum tcpscope_event_flags */
     __u16 syn_retrans; /* SYN retransmissions, filled at SYN_SENT->CLOSE */
 };
+
+/* Set in the ids tcpscope gives sockets itself where the kernel's tracing
+ * programs cannot read socket cookies (Linux before 5.12). Cookies count up
+ * from 1 and never reach it. */
+#define TCPSCOPE_SYNTHETIC_ID (1ULL << 63)
 
 /* Bits of the port filter map's values: which side a listed port must be on. */
 enum tcpscope_port_side {

@@ -50,9 +50,17 @@ int libbpf_to_spdlog(enum libbpf_print_level level, const char* format, va_list 
     if (!spdlog::should_log(spdlog::level::debug)) {
         return 0;
     }
-    char buffer[1024];
-    int n = std::vsnprintf(buffer, sizeof(buffer), format, args);
-    std::string_view text(buffer, n > 0 ? std::min<std::size_t>(n, sizeof(buffer) - 1) : 0);
+    // The verifier log arrives as one message of many kilobytes: size it first.
+    va_list measure;
+    va_copy(measure, args);
+    int n = std::vsnprintf(nullptr, 0, format, measure);
+    va_end(measure);
+    if (n <= 0) {
+        return 0;
+    }
+    std::string buffer(static_cast<std::size_t>(n) + 1, '\0');
+    std::vsnprintf(buffer.data(), buffer.size(), format, args);
+    std::string_view text(buffer.data(), static_cast<std::size_t>(n));
     while (!text.empty() && text.back() == '\n') {
         text.remove_suffix(1);
     }
