@@ -103,7 +103,7 @@ class ContinuousNetstat {
         // Attached, and the listing socket is open: nothing below needs a
         // capability, except -p reading other users' /proc/PID/fd.
         if (!config_.flags.programs) {
-            drop_all_capabilities();
+            drop_all_capabilities(probe_bpf_after_drop([this] { return tracer_.can_query(); }));
         }
         ReconcileResult seeded;
         Snapshot snap = refresh(seeded);

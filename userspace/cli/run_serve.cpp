@@ -100,9 +100,10 @@ int run_command(const ServeConfig& config) {
     }
     // The exposer's threads inherit the capabilities left when it starts:
     // none, or for a port below 1024 only the right to bind it.
-    drop_capabilities_for_listener(metrics_port(config.metrics_addr));
+    const BpfAfterDrop bpf = probe_bpf_after_drop([&] { return tracer.can_query(); });
+    drop_capabilities_for_listener(metrics_port(config.metrics_addr), bpf);
     MetricsExporter exporter(config.metrics_addr);
-    drop_all_capabilities();
+    drop_all_capabilities(bpf);
 
     SocketTable table(config.tuning.max_sockets);
     MetricsModel model(config.top_n);

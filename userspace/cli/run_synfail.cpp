@@ -52,7 +52,7 @@ int run_command(const SynfailConfig& config) {
     std::unique_ptr<LineSink> sink = make_stdout_sink();
 
     Tracer tracer(options);
-    drop_all_capabilities();
+    drop_all_capabilities(probe_bpf_after_drop([&] { return tracer.can_query(); }));
     SynfailFormatter formatter(WallClock::from_system());
     SummaryPrinter printer(formatter, *sink, config.json);
     SynfailSummary interval;

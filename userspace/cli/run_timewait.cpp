@@ -60,7 +60,7 @@ int run_command(const TimewaitConfig& config) {
             : std::make_unique<TimewaitSysctls>();
     std::unique_ptr<LineSink> sink = make_stdout_sink();
     Tracer tracer(options);
-    drop_all_capabilities();
+    drop_all_capabilities(probe_bpf_after_drop([&] { return tracer.can_query(); }));
 
     SocketTable table(config.tuning.max_sockets);
     table.set_sparse(true);  // history_gaps stays 0: losses show in the kernel counters

@@ -158,7 +158,7 @@ int run_command(const TraceConfig& config) {
         reconciler = std::make_unique<Reconciler>(
             config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0);
     }
-    drop_all_capabilities();
+    drop_all_capabilities(probe_bpf_after_drop([&] { return tracer.can_query(); }));
 
     SocketTable table(config.tuning.max_sockets);
     WallClock formatter_clock = WallClock::from_system();

@@ -9,11 +9,21 @@
 #include <cstdint>
 
 #include "kernel/tracer.h"
+#include "probe_socket_cookie.skel.h"
 
 namespace tcpscope {
 namespace {
 
 constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
+
+// Loads (never attaches) a one-line tp_btf program that calls the helper: the
+// verifier is the only authority on which helpers a program type may call.
+bool tracing_can_read_socket_cookie() {
+    probe_socket_cookie_bpf* probe = probe_socket_cookie_bpf__open_and_load();
+    bool loaded = probe != nullptr;
+    probe_socket_cookie_bpf__destroy(probe);  // accepts nullptr
+    return loaded;
+}
 
 bool has_effective_capability(const __user_cap_data_struct (&data)[2], int cap) {
     return (data[cap / 32].effective & (1u << (cap % 32))) != 0;
@@ -52,6 +62,7 @@ KernelFeatures probe_kernel_features() {
         }
     }
     features.has_ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
+    features.has_socket_cookie = features.has_set_state_tracepoint && tracing_can_read_socket_cookie();
     return features;
 }
 

@@ -10,6 +10,9 @@ struct KernelFeatures {
     bool has_btf = false;
     bool has_set_state_tracepoint = false;  // btf_trace_inet_sock_set_state in BTF
     bool has_ringbuf = false;
+    // bpf_get_socket_cookie() callable from tp_btf (5.12+); without it the BPF
+    // side gives sockets its own ids and reconciliation matches by address.
+    bool has_socket_cookie = false;
 };
 
 // Throws StartupError(NotPermitted) without CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN).

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstdarg>
 #include <cstring>
+#include <cstddef>
+#include <stdexcept>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -118,6 +120,11 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     rodata->synfail_sync = connect_exit;
     rodata->timewait_mode = options.timewait && !options.synfail;
     rodata->connect_syscall_nr = SYS_connect;
+    rodata->have_socket_cookie = features.has_socket_cookie;
+    if (!features.has_socket_cookie) {
+        spdlog::warn("kernel gives tracing programs no socket cookies (before 5.12): sockets get "
+                     "tcpscope's own ids, and reconciliation matches them by address");
+    }
     // The connect() exit hook runs on every syscall exit: load it only when used.
     bpf_program__set_autoload(skel->progs.on_sys_exit, connect_exit);
     // Wake the consumer early only when a quarter of the ring is waiting;
@@ -175,17 +182,24 @@ int Tracer::events_fd() const {
     return bpf_map__fd(impl_->skel->maps.events);
 }
 
+bool Tracer::can_query() const {
+    bpf_map_info info{};
+    __u32 len = sizeof(info);
+    return bpf_obj_get_info_by_fd(events_fd(), &info, &len) == 0;
+}
+
 namespace {
 
+// A counter the tool cannot read is an error, never a 0 that hides losses.
 __u64 sum_per_cpu(bpf_map* map, __u32 slot) {
     int ncpus = libbpf_num_possible_cpus();
     if (ncpus <= 0) {
-        return 0;
+        throw std::runtime_error("reading the BPF counters failed: cannot count possible CPUs");
     }
     std::vector<__u64> per_cpu(static_cast<std::size_t>(ncpus));
     if (bpf_map__lookup_elem(map, &slot, sizeof(slot), per_cpu.data(),
                              per_cpu.size() * sizeof(__u64), 0) != 0) {
-        return 0;
+        throw std::runtime_error("reading the BPF counters failed: " + errno_text(errno));
     }
     __u64 total = 0;
     for (__u64 v : per_cpu) {
@@ -198,6 +212,13 @@ __u64 recursion_misses_of(bpf_program* prog) {
     bpf_prog_info info{};
     __u32 len = sizeof(info);
     if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) != 0) {
+        throw std::runtime_error("reading BPF program info failed: " + errno_text(errno));
+    }
+    // Kernels whose bpf_prog_info stops before recursion_misses (before 5.12)
+    // have no recursion guard on tracepoint programs either: a nested
+    // transition runs the program nested instead of being skipped, so none
+    // was missed.
+    if (len < offsetof(bpf_prog_info, recursion_misses) + sizeof(info.recursion_misses)) {
         return 0;
     }
     return info.recursion_misses;

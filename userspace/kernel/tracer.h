@@ -65,6 +65,9 @@ class Tracer {
     Tracer& operator=(const Tracer&) = delete;
 
     int events_fd() const;
+    // One bpf() command on an object already held (the ring buffer's info):
+    // true when the kernel answered. For probing what the process may drop.
+    bool can_query() const;
     KernelLosses losses() const;
     // One line for the log: which programs are attached and how.
     std::string describe() const;
