@@ -2,6 +2,7 @@
 
 #include "core/socket_filter.h"
 #include "core/socket_table.h"
+#include "tcpscope/event.h"
 
 #include <sys/socket.h>
 #include "unit/event_builder.h"
@@ -176,6 +177,61 @@ TEST(SocketTableReconcile, NewerEventsWinOverAnOlderListing) {
     auto r = table.reconcile({listed(1, TcpState::SynSent)}, kNetns, 100);
     EXPECT_EQ(r.total(), 0u);
     EXPECT_EQ(table.find(1)->state, TcpState::Established);
+}
+
+// Kernels whose tracing programs cannot read socket cookies (before 5.12):
+// the stream knows sockets by tcpscope's own ids, the listing by cookie.
+ListedSocket listed_as(const Transition& t, std::uint64_t cookie, TcpState state) {
+    ListedSocket s;
+    s.cookie = cookie;
+    s.state = state;
+    s.saddr = t.saddr;
+    s.daddr = t.daddr;
+    s.sport = *t.sport;
+    s.dport = t.dport;
+    return s;
+}
+
+TEST(SocketTableReconcile, MatchesSyntheticIdsToListedCookiesByTuple) {
+    SocketTable table(16);
+    constexpr std::uint64_t kId = TCPSCOPE_SYNTHETIC_ID | 5;
+    Transition open = transition(kId, TcpState::SynSent, TcpState::Established, 50);
+    table.apply(open);
+    auto r = table.reconcile({listed_as(open, 9001, TcpState::Established)}, kNetns, 100);
+    EXPECT_EQ(r.total(), 0u) << "the same socket, not one removed and one added";
+    ASSERT_NE(table.find(kId), nullptr);
+    EXPECT_EQ(table.find(kId)->owner->pid, 4242u);
+    EXPECT_EQ(table.find(9001), nullptr);
+
+    r = table.reconcile({listed_as(open, 9001, TcpState::CloseWait)}, kNetns, 200);
+    EXPECT_EQ(r.fixed, 1u);
+    EXPECT_EQ(table.find(kId)->state, TcpState::CloseWait);
+}
+
+TEST(SocketTableReconcile, ReuseportListenersSharingATupleEachMatchOneEntry) {
+    SocketTable table(16);
+    Transition first = transition(TCPSCOPE_SYNTHETIC_ID | 1, TcpState::Close, TcpState::Listen, 50);
+    Transition second = first;
+    second.cookie = TCPSCOPE_SYNTHETIC_ID | 2;
+    table.apply(first);
+    table.apply(second);
+    auto r = table.reconcile(
+        {listed_as(first, 10, TcpState::Listen), listed_as(first, 11, TcpState::Listen)}, kNetns,
+        100);
+    EXPECT_EQ(r.total(), 0u);
+    EXPECT_EQ(table.size(), 2u);
+    r = table.reconcile({listed_as(first, 10, TcpState::Listen)}, kNetns, 200);
+    EXPECT_EQ(r.removed, 1u) << "one listener closed unseen";
+    EXPECT_EQ(table.size(), 1u);
+}
+
+TEST(SocketTableReconcile, ACookieSocketIsNeverMatchedByTuple) {
+    SocketTable table(16);
+    Transition open = transition(7, TcpState::SynSent, TcpState::Established, 50);
+    table.apply(open);
+    auto r = table.reconcile({listed_as(open, 8, TcpState::Established)}, kNetns, 100);
+    EXPECT_EQ(r.added, 1u) << "cookies name sockets; an equal tuple is another socket";
+    EXPECT_EQ(r.removed, 1u);
 }
 
 TEST(SocketTableReconcile, LeavesOtherNamespacesAlone) {

@@ -2,11 +2,18 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <tuple>
 
+#include "tcpscope/event.h"
 #include "tcpscope/timewait.h"
 
 namespace tcpscope {
 namespace {
+
+// An id of tcpscope's own, not a socket cookie (see TCPSCOPE_SYNTHETIC_ID).
+bool is_synthetic(std::uint64_t id) {
+    return (id & TCPSCOPE_SYNTHETIC_ID) != 0;
+}
 
 // A socket's first event may carry a partial tuple (no source port yet at
 // CLOSE->SYN_SENT, the listener's addresses on a new child). Later events
@@ -175,6 +182,7 @@ SocketTable::Entries::iterator SocketTable::insert(std::uint64_t cookie, std::ui
     fresh.netns = netns;
     ++counters_.inserted;
     ++state_counts_[static_cast<std::size_t>(fresh.state)];
+    synthetic_entries_ += is_synthetic(cookie) ? 1 : 0;
     return entries_.emplace(cookie, std::move(fresh)).first;
 }
 
@@ -191,17 +199,58 @@ void SocketTable::set_expiry(SocketEntry& entry, std::uint64_t expires_ns) {
 
 SocketTable::Entries::iterator SocketTable::erase(Entries::iterator it) {
     --state_counts_[static_cast<std::size_t>(it->second.state)];
+    synthetic_entries_ -= is_synthetic(it->first) ? 1 : 0;
     return entries_.erase(it);
 }
+
+namespace {
+
+// A connection's addresses and ports, for finding a socket the stream knows by
+// an id of tcpscope's own (kernels whose tracing programs cannot read socket
+// cookies) under the cookie a listing gives it.
+using Tuple = std::tuple<int, std::array<std::uint8_t, 16>, std::uint16_t,
+                         std::array<std::uint8_t, 16>, std::uint16_t>;
+
+template <typename Socket>
+Tuple tuple_of(const Socket& s, std::uint16_t sport) {
+    return {s.saddr.family, s.saddr.bytes, sport, s.daddr.bytes, s.dport};
+}
+
+}  // namespace
 
 ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
                                        std::uint32_t netns, std::uint64_t listed_at_ns) {
     ReconcileResult result;
     const bool seen_before = !seeded_netns_.insert(netns).second;
+    // Built at the first listed cookie the table does not hold, and only if
+    // it holds synthetic ids. A multimap: reuseport listeners share a tuple,
+    // and each listed one takes one entry.
+    std::optional<std::multimap<Tuple, Entries::iterator>> by_tuple;
+    auto find_synthetic = [&](const ListedSocket& s) {
+        if (!by_tuple) {
+            by_tuple.emplace();
+            for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+                const SocketEntry& e = it->second;
+                if (e.netns == netns && is_synthetic(e.cookie) && e.sport) {
+                    by_tuple->emplace(tuple_of(e, *e.sport), it);
+                }
+            }
+        }
+        auto found = by_tuple->find(tuple_of(s, s.sport));
+        if (found == by_tuple->end()) {
+            return entries_.end();
+        }
+        auto it = found->second;
+        by_tuple->erase(found);
+        return it;
+    };
     for (const ListedSocket& s : listing) {
         const bool timewait = is_listed_timewait(s);
         const TcpState state = timewait ? TcpState::TimeWait : s.state;
         auto it = entries_.find(s.cookie);
+        if (it == entries_.end() && synthetic_entries_ > 0) {
+            it = find_synthetic(s);
+        }
         SocketEntry* entry = nullptr;
         bool missed_birth = timewait;
         if (it == entries_.end() && timewait && seen_before && s.expires_ms == 0) {

@@ -185,6 +185,7 @@ class SocketTable {
     Entries entries_;
     TableCounters counters_;
     std::array<std::size_t, 16> state_counts_{};  // indexed by TcpState's number
+    std::size_t synthetic_entries_ = 0;           // entries keyed by ids, not cookies
     // No TIME_WAIT entry expires before this, so expire_timewait() need not
     // look at the table until then.
     std::uint64_t earliest_expiry_ns_ = UINT64_MAX;
