@@ -30,20 +30,6 @@ std::map<std::string, std::string> proc_status(pid_t pid) {
     return out;
 }
 
-std::string run_shell(const std::string& cmd) {
-    std::string out;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-        return out;
-    }
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof(buf), pipe)) {
-        out.append(buf, n);
-    }
-    pclose(pipe);
-    return out;
-}
-
 // IDs of loaded BPF programs whose (truncated) name is ours.
 std::set<int> tcpscope_prog_ids() {
     std::set<int> ids;

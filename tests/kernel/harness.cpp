@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -412,6 +413,30 @@ std::vector<std::string> sequence_of(const std::vector<nlohmann::json>& socket_e
     std::vector<std::string> out;
     for (const auto& e : socket_events) {
         out.push_back(e["old"].get<std::string>() + "->" + e["new"].get<std::string>());
+    }
+    return out;
+}
+
+bool kernel_at_least(int major, int minor) {
+    utsname u{};
+    int have_major = 0;
+    int have_minor = 0;
+    if (uname(&u) != 0 || std::sscanf(u.release, "%d.%d", &have_major, &have_minor) != 2) {
+        ADD_FAILURE() << "cannot read the kernel release";
+        return false;
+    }
+    return have_major > major || (have_major == major && have_minor >= minor);
+}
+
+std::string run_shell(const std::string& command) {
+    std::string out;
+    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
+    if (!pipe) {
+        return out;
+    }
+    char buf[4096];
+    while (std::size_t n = std::fread(buf, 1, sizeof(buf), pipe.get())) {
+        out.append(buf, n);
     }
     return out;
 }

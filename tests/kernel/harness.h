@@ -118,6 +118,13 @@ class TracerProcess {
 
 std::string tcpscope_binary();
 
+// The running kernel's release is at least major.minor (uname -r). Only for
+// asserting which kernels get a degraded feature; the tool itself probes.
+bool kernel_at_least(int major, int minor);
+
+// stdout of a shell command (sh -c), whatever its exit status.
+std::string run_shell(const std::string& command);
+
 // Socket helpers for forked peers. They abort the child (exit 100+) on error,
 // which the test sees as a non-zero exit status.
 int listen_on(int family, const char* addr, std::uint16_t port);

@@ -10,17 +10,7 @@ namespace {
 
 nlohmann::json run_storm(const NetNamespace& ns, const std::string& args) {
     std::string cmd = "ip netns exec " + ns.name() + " " + TCPSCOPE_STORM_BINARY + " " + args;
-    FILE* pipe = popen(cmd.c_str(), "r");
-    if (pipe == nullptr) {
-        return {};
-    }
-    std::string out;
-    char buf[512];
-    while (std::fgets(buf, sizeof(buf), pipe) != nullptr) {
-        out += buf;
-    }
-    pclose(pipe);
-    return nlohmann::json::parse(out);
+    return nlohmann::json::parse(run_shell(cmd));
 }
 
 TEST(Storm, EveryTransitionIsDeliveredOrCounted) {

@@ -23,23 +23,9 @@ namespace {
 using nlohmann::json;
 using Clock = std::chrono::steady_clock;
 
-// stdout of a shell command.
-std::string capture(const std::string& command) {
-    std::string out;
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(command.c_str(), "r"), pclose);
-    if (!pipe) {
-        return out;
-    }
-    char buf[4096];
-    while (std::size_t n = std::fread(buf, 1, sizeof(buf), pipe.get())) {
-        out.append(buf, n);
-    }
-    return out;
-}
-
 // TIME_WAIT sockets in the namespace, as ss counts them.
 long ss_timewait_count(const NetNamespace& ns) {
-    return std::stol(capture("ip netns exec " + ns.name() + " ss -tanH state time-wait | wc -l"));
+    return std::stol(run_shell("ip netns exec " + ns.name() + " ss -tanH state time-wait | wc -l"));
 }
 
 // Accepts `count` connections one after the other; when the client closes

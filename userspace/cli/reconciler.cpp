@@ -8,13 +8,29 @@
 #include "core/wall_clock.h"
 #include "kernel/ring_source.h"
 
+#include <spdlog/spdlog.h>
+
 namespace tcpscope {
 Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilter filter,
                        bool owner_filtered)
     : diag_(netns_spec ? std::optional<std::string>(netns_path_for(*netns_spec)) : std::nullopt),
       netns_(netns_spec ? resolve_netns(*netns_spec) : current_netns_inode()),
       filter_(std::move(filter)),
-      owner_filtered_(owner_filtered) {}
+      owner_filtered_(owner_filtered) {
+    diag_.check_tcp_listing();
+}
+
+std::unique_ptr<Reconciler> open_reconciler(const std::optional<std::string>& netns_spec,
+                                            SocketFilter filter, bool owner_filtered) {
+    try {
+        return std::make_unique<Reconciler>(netns_spec, std::move(filter), owner_filtered);
+    } catch (const ListingUnavailable& e) {
+        spdlog::warn("{}: tracing without reconciliation (no seed listing of existing sockets, "
+                     "no TIME_WAIT expiry check, losses not repaired)",
+                     e.what());
+        return nullptr;
+    }
+}
 
 namespace {
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -59,5 +60,10 @@ class Reconciler {
     std::uint64_t last_cpu_ns_ = 0;
     std::size_t last_size_ = 0;
 };
+
+// A Reconciler, or null after one warning where the kernel cannot list TCP
+// sockets (no tcp_diag): the command then runs on the event stream alone.
+std::unique_ptr<Reconciler> open_reconciler(const std::optional<std::string>& netns_spec,
+                                            SocketFilter filter, bool owner_filtered);
 
 }  // namespace tcpscope

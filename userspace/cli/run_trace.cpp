@@ -155,8 +155,8 @@ int run_command(const TraceConfig& config) {
     Tracer tracer(options);
     std::unique_ptr<Reconciler> reconciler;
     if (config.reconcile_s > 0) {
-        reconciler = std::make_unique<Reconciler>(
-            config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0);
+        reconciler = open_reconciler(config.filters.netns,
+                                     SocketFilter{options.family, options.ports}, options.pid != 0);
     }
     drop_all_capabilities(probe_bpf_after_drop([&] { return tracer.can_query(); }));
 

@@ -113,6 +113,20 @@ void read_info(const nlmsghdr& nlh, ListedSocket& s) {
     }
 }
 
+// err: 0 or a negative errno, as netlink reports it.
+void fail_if_error(int err) {
+    if (err == 0) {
+        return;
+    }
+    if (err == -ENOENT) {
+        throw ListingUnavailable(
+            "the kernel cannot list TCP sockets: sock_diag has no tcp_diag (not built in, and "
+            "`modprobe tcp_diag` failed or is not allowed)");
+    }
+    errno = -err;
+    throw system_error("sock_diag dump");
+}
+
 }  // namespace
 
 SockDiag::SockDiag(const std::optional<std::string>& netns_path)
@@ -120,6 +134,11 @@ SockDiag::SockDiag(const std::optional<std::string>& netns_path)
 
 SockDiag::~SockDiag() {
     close(fd_);
+}
+
+void SockDiag::check_tcp_listing() {
+    std::vector<ListedSocket> none;
+    dump_into(none, AF_INET, 0);  // no state asked for: the kernel lists nothing
 }
 
 std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask, bool with_info) {
@@ -168,12 +187,15 @@ void SockDiag::dump_into(std::vector<ListedSocket>& out, int family, std::uint32
                 continue;
             }
             if (nlh->nlmsg_type == NLMSG_DONE) {
+                // A dump that could not start (no tcp_diag) ends here, with
+                // its error as the payload: not an empty listing.
+                if (nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(int))) {
+                    fail_if_error(*static_cast<const int*>(NLMSG_DATA(nlh)));
+                }
                 return;
             }
             if (nlh->nlmsg_type == NLMSG_ERROR) {
-                auto* err = static_cast<nlmsgerr*>(NLMSG_DATA(nlh));
-                errno = -err->error;
-                throw system_error("sock_diag dump");
+                fail_if_error(static_cast<nlmsgerr*>(NLMSG_DATA(nlh))->error);
             }
             if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
                 nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {

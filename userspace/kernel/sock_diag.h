@@ -10,8 +10,19 @@
 #include <vector>
 
 #include "core/listed_socket.h"
+#include "kernel/tracer.h"
 
 namespace tcpscope {
+
+// The kernel cannot list TCP sockets: sock_diag has no tcp_diag handler (a
+// module not loaded that cannot be loaded). A StartupError (Unsupported):
+// netstat cannot run without it; tracing commands go on without
+// reconciliation.
+class ListingUnavailable : public StartupError {
+  public:
+    explicit ListingUnavailable(const std::string& message)
+        : StartupError(StartupFailure::Unsupported, message) {}
+};
 
 class SockDiag {
   public:
@@ -22,6 +33,10 @@ class SockDiag {
     ~SockDiag();
     SockDiag(const SockDiag&) = delete;
     SockDiag& operator=(const SockDiag&) = delete;
+
+    // Asks for an empty listing: throws ListingUnavailable when the kernel
+    // cannot list TCP sockets at all.
+    void check_tcp_listing();
 
     // Every TCP socket of the family (AF_INET or AF_INET6) in states_mask, in
     // the kernel's order: listeners first, then the established hash.
