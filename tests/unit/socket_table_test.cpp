@@ -201,11 +201,16 @@ TEST(SocketTableReconcile, MatchesSyntheticIdsToListedCookiesByTuple) {
     EXPECT_EQ(r.total(), 0u) << "the same socket, not one removed and one added";
     ASSERT_NE(table.find(kId), nullptr);
     EXPECT_EQ(table.find(kId)->owner->pid, 4242u);
-    EXPECT_EQ(table.find(9001), nullptr);
+    ASSERT_EQ(table.find(9001), table.find(kId)) << "known by the listed cookie from now on";
 
     r = table.reconcile({listed_as(open, 9001, TcpState::CloseWait)}, kNetns, 200);
     EXPECT_EQ(r.fixed, 1u);
     EXPECT_EQ(table.find(kId)->state, TcpState::CloseWait);
+    EXPECT_EQ(table.size(), 1u);
+
+    table.apply(transition(kId, TcpState::CloseWait, TcpState::LastAck, 300));
+    table.apply(transition(kId, TcpState::LastAck, TcpState::Close, 310));
+    EXPECT_EQ(table.find(9001), nullptr) << "the alias leaves with its entry";
 }
 
 TEST(SocketTableReconcile, ReuseportListenersSharingATupleEachMatchOneEntry) {

@@ -199,7 +199,13 @@ void SocketTable::set_expiry(SocketEntry& entry, std::uint64_t expires_ns) {
 
 SocketTable::Entries::iterator SocketTable::erase(Entries::iterator it) {
     --state_counts_[static_cast<std::size_t>(it->second.state)];
-    synthetic_entries_ -= is_synthetic(it->first) ? 1 : 0;
+    if (is_synthetic(it->first)) {
+        --synthetic_entries_;
+        if (auto alias = id_to_alias_.find(it->first); alias != id_to_alias_.end()) {
+            alias_to_id_.erase(alias->second);
+            id_to_alias_.erase(alias);
+        }
+    }
     return entries_.erase(it);
 }
 
@@ -247,9 +253,13 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
     for (const ListedSocket& s : listing) {
         const bool timewait = is_listed_timewait(s);
         const TcpState state = timewait ? TcpState::TimeWait : s.state;
-        auto it = entries_.find(s.cookie);
+        auto it = locate(s.cookie);
         if (it == entries_.end() && synthetic_entries_ > 0) {
             it = find_synthetic(s);
+            if (it != entries_.end()) {
+                alias_to_id_[s.cookie] = it->first;
+                id_to_alias_[it->first] = s.cookie;
+            }
         }
         SocketEntry* entry = nullptr;
         bool missed_birth = timewait;
@@ -305,7 +315,7 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
 }
 
 bool SocketTable::continue_closed(const ClosedSocket& closed) {
-    auto it = entries_.find(closed.cookie);
+    auto it = locate(closed.cookie);
     if (it == entries_.end()) {
         return false;
     }
@@ -353,8 +363,12 @@ std::map<std::pair<std::uint32_t, TcpState>, std::size_t> SocketTable::count_by_
     return counts;
 }
 
+SocketTable::Entries::iterator SocketTable::locate(std::uint64_t cookie) {
+    return locate_in(*this, cookie);
+}
+
 const SocketEntry* SocketTable::find(std::uint64_t cookie) const {
-    auto it = entries_.find(cookie);
+    auto it = locate_in(*this, cookie);
     return it == entries_.end() ? nullptr : &it->second;
 }
 

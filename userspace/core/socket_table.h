@@ -132,6 +132,10 @@ class SocketTable {
     // ended, early when well before its expiry (port reuse, reset). Once a
     // namespace has been listed, an overdue timewait socket the table does
     // not hold is one expire_timewait() ended: it is not added back.
+    // Where the stream knows sockets by tcpscope's own ids (kernels whose
+    // tracing programs cannot read cookies), a listed cookie the table does
+    // not hold is matched to such an entry by tuple, and find() knows the
+    // entry by that cookie from then on.
     ReconcileResult reconcile(const std::vector<ListedSocket>& listing, std::uint32_t netns,
                               std::uint64_t listed_at_ns);
 
@@ -152,6 +156,8 @@ class SocketTable {
     // Entries per (netns, state).
     std::map<std::pair<std::uint32_t, TcpState>, std::size_t> count_by_netns_state() const;
 
+    // By the id the stream gave it, or by the cookie a listing matched to
+    // that id (see reconcile()).
     const SocketEntry* find(std::uint64_t cookie) const;
     std::size_t size() const { return entries_.size(); }
     std::size_t capacity() const { return capacity_; }
@@ -178,6 +184,17 @@ class SocketTable {
     void set_state(SocketEntry& entry, TcpState state);
     void set_expiry(SocketEntry& entry, std::uint64_t expires_ns);
     Entries::iterator erase(Entries::iterator it);
+    Entries::iterator locate(std::uint64_t cookie);  // find() for the table itself
+    template <typename Self>
+    static auto locate_in(Self& self, std::uint64_t cookie) {
+        auto it = self.entries_.find(cookie);
+        if (it == self.entries_.end() && !self.alias_to_id_.empty()) {
+            if (auto alias = self.alias_to_id_.find(cookie); alias != self.alias_to_id_.end()) {
+                it = self.entries_.find(alias->second);
+            }
+        }
+        return it;
+    }
 
     std::size_t capacity_;
     bool sparse_ = false;
@@ -185,7 +202,11 @@ class SocketTable {
     Entries entries_;
     TableCounters counters_;
     std::array<std::size_t, 16> state_counts_{};  // indexed by TcpState's number
-    std::size_t synthetic_entries_ = 0;           // entries keyed by ids, not cookies
+    // Kernels without socket cookies for tracing programs: entries keyed by
+    // tcpscope's own ids, and the cookies listings showed them under.
+    std::size_t synthetic_entries_ = 0;
+    std::unordered_map<std::uint64_t, std::uint64_t> alias_to_id_;
+    std::unordered_map<std::uint64_t, std::uint64_t> id_to_alias_;
     // No TIME_WAIT entry expires before this, so expire_timewait() need not
     // look at the table until then.
     std::uint64_t earliest_expiry_ns_ = UINT64_MAX;
