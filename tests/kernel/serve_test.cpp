@@ -211,7 +211,8 @@ TEST_F(ServeTest, NoThreadKeepsACapabilityOnceServing) {
         std::string line;
         while (std::getline(status, line)) {
             if (line.rfind("CapEff:", 0) == 0 || line.rfind("CapPrm:", 0) == 0) {
-                EXPECT_EQ(line.substr(line.find_first_not_of(" \t", 7)), "0000000000000000")
+                EXPECT_EQ(line.substr(line.find_first_not_of(" \t", 7)),
+                          capabilities_kept_after_attach())
                     << task.path() << ": " << line;
             }
         }
