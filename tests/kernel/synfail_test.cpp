@@ -74,8 +74,8 @@ class SynfailTest : public ::testing::Test {
         // The router counts the SYNs it receives per destination: the
         // kernel's own count of retransmissions to compare with.
         for (const char* daddr : {kHostUnreachable, kBlackholed, kNetUnreachable}) {
-            run_or_throw("ip netns exec " + r + " iptables -t mangle -A PREROUTING -p tcp --syn -d " +
-                         daddr);
+            run_or_throw("ip netns exec " + r +
+                         " iptables -t mangle -A PREROUTING -p tcp --syn -d " + daddr);
         }
         // Until the link is up and ARP answered, a first SYN may be dropped
         // and retransmitted: wait for the router's RST on a closed port.

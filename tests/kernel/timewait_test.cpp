@@ -263,8 +263,8 @@ TEST_F(TimewaitTest, ChurnRatesLiveCountEndpointsAndCloser) {
                 total["births"].get<double>() * 0.001);
     EXPECT_EQ(total["side"]["server"], 0);
     // The default scales with the hash table, so with the machine's memory.
-    const long tw_buckets = std::stol(run_shell("ip netns exec " + ns_->name() +
-                                                " sysctl -n net.ipv4.tcp_max_tw_buckets"));
+    const long tw_buckets = std::stol(
+        run_shell("ip netns exec " + ns_->name() + " sysctl -n net.ipv4.tcp_max_tw_buckets"));
     EXPECT_EQ(total["tw_buckets_max"], tw_buckets) << "the namespace's own value";
     EXPECT_TRUE(total["warnings"].empty()) << total["warnings"].dump();
     ASSERT_TRUE(total["remaining_ms"].is_object());

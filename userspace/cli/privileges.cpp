@@ -60,8 +60,9 @@ BpfAfterDrop probe_bpf_after_drop(const std::function<bool()>& bpf_call) {
     if (works) {
         return BpfAfterDrop::NeedsNothing;
     }
-    spdlog::warn("this kernel refuses bpf() on open BPF objects without CAP_BPF (before 5.19, "
-                 "kernel.unprivileged_bpf_disabled set): CAP_BPF stays after attach");
+    spdlog::warn(
+        "this kernel refuses bpf() on open BPF objects without CAP_BPF (before 5.19, "
+        "kernel.unprivileged_bpf_disabled set): CAP_BPF stays after attach");
     return BpfAfterDrop::KeepsCapBpf;
 }
 

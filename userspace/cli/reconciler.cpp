@@ -25,9 +25,10 @@ std::unique_ptr<Reconciler> open_reconciler(const std::optional<std::string>& ne
     try {
         return std::make_unique<Reconciler>(netns_spec, std::move(filter), owner_filtered);
     } catch (const ListingUnavailable& e) {
-        spdlog::warn("{}: tracing without reconciliation (no seed listing of existing sockets, "
-                     "no TIME_WAIT expiry check, losses not repaired)",
-                     e.what());
+        spdlog::warn(
+            "{}: tracing without reconciliation (no seed listing of existing sockets, "
+            "no TIME_WAIT expiry check, losses not repaired)",
+            e.what());
         return nullptr;
     }
 }

@@ -62,7 +62,8 @@ KernelFeatures probe_kernel_features() {
         }
     }
     features.has_ringbuf = libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) == 1;
-    features.has_socket_cookie = features.has_set_state_tracepoint && tracing_can_read_socket_cookie();
+    features.has_socket_cookie =
+        features.has_set_state_tracepoint && tracing_can_read_socket_cookie();
     return features;
 }
 

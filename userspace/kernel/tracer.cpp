@@ -8,8 +8,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdarg>
-#include <cstring>
 #include <cstddef>
+#include <cstring>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -122,8 +122,9 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     rodata->connect_syscall_nr = SYS_connect;
     rodata->have_socket_cookie = features.has_socket_cookie;
     if (!features.has_socket_cookie) {
-        spdlog::warn("kernel gives tracing programs no socket cookies (before 5.12): sockets get "
-                     "tcpscope's own ids, and reconciliation matches them by address");
+        spdlog::warn(
+            "kernel gives tracing programs no socket cookies (before 5.12): sockets get "
+            "tcpscope's own ids, and reconciliation matches them by address");
     }
     // The connect() exit hook runs on every syscall exit: load it only when used.
     bpf_program__set_autoload(skel->progs.on_sys_exit, connect_exit);
