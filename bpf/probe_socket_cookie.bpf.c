@@ -12,7 +12,8 @@ char LICENSE[] SEC("license") = "GPL";
 __u64 seen_cookie = 0;
 
 SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(probe_socket_cookie, struct sock* sk, int oldstate, int newstate) {
+int BPF_PROG(probe_socket_cookie, struct sock *sk, int oldstate, int newstate)
+{
     seen_cookie = bpf_get_socket_cookie(sk);
     return 0;
 }
