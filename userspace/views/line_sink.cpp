@@ -46,20 +46,41 @@ class StdoutSink : public LineSink {
     bool broken_ = false;
 };
 
+// spdlog's logger catches what its sinks throw (a full disk: ENOSPC) and
+// only prints it: the handler keeps it, and the next write or flush throws,
+// so a failing file ends the run instead of losing data silently.
 class SpdlogFileSink : public LineSink {
   public:
     explicit SpdlogFileSink(std::shared_ptr<spdlog::sinks::sink> sink)
         : logger_("tcpscope-data", std::move(sink)) {
         logger_.set_pattern("%v");
         logger_.set_level(spdlog::level::info);
+        logger_.set_error_handler([this](const std::string& message) {
+            if (error_.empty()) {
+                error_ = message;
+            }
+        });
     }
 
-    void write_line(std::string_view line) override { logger_.info("{}", line); }
-    void flush() override { logger_.flush(); }
+    void write_line(std::string_view line) override {
+        logger_.info("{}", line);
+        throw_if_failed();
+    }
+    void flush() override {
+        logger_.flush();
+        throw_if_failed();
+    }
     bool broken() const override { return false; }
 
   private:
+    void throw_if_failed() const {
+        if (!error_.empty()) {
+            throw std::runtime_error("output file: " + error_);
+        }
+    }
+
     spdlog::logger logger_;
+    std::string error_;
 };
 
 }  // namespace
