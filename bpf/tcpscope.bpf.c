@@ -217,6 +217,24 @@ static __always_inline bool in_softirq_context(void)
     return flag && *flag;
 }
 
+#define PF_KTHREAD 0x00200000
+
+/* The receive path also runs outside softirq: threaded NAPI polls a device
+ * from a kernel thread named "napi/<dev>-<id>", with no softirq_entry around
+ * it. Its transitions are treated like softirq ones: the owner comes from the
+ * cache, never current. Other kernel threads keep current: a kernel socket's
+ * connect() (NFS, ksmbd) is that thread's own doing. */
+static __always_inline bool in_napi_thread(void)
+{
+    struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+    if (!(BPF_CORE_READ(task, flags) & PF_KTHREAD))
+        return false;
+    char comm[8];
+    bpf_get_current_comm(comm, sizeof(comm));
+    return comm[0] == 'n' && comm[1] == 'a' && comm[2] == 'p' && comm[3] == 'i' &&
+           comm[4] == '/';
+}
+
 SEC("tp_btf/softirq_entry")
 int BPF_PROG(on_softirq_entry, unsigned int vec)
 {
@@ -578,7 +596,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
     /* skc_num is already 0 at ->CLOSE; inet_sport still holds the port. */
     struct inet_sock *inet = (struct inet_sock *)sk;
     __u16 sport = bpf_ntohs(BPF_CORE_READ(inet, inet_sport));
-    bool softirq = in_softirq_context();
+    bool softirq = in_softirq_context() || in_napi_thread();
     if (oldstate == TCPSCOPE_LISTEN && newstate == TCPSCOPE_SYN_RECV)
         return note_child_birth(sk, netns, family, sport, softirq, extra_flags);
 
@@ -788,7 +806,7 @@ static __always_inline void read_destination(struct tcpscope_event *event, const
 
 /* A failed connect() the transitions did not report: one that failed before
  * any SYN (TCPSCOPE_F_CONNECT_SYNC), or one whose SYN_SENT->CLOSE the kernel
- * skipped the transition program for (TCPSCOPE_F_RECOVERED). */
+ * skipped the transition programs for (TCPSCOPE_F_RECOVERED_AT_CONNECT). */
 static __noinline int report_connect_failure(struct pt_regs *regs, long err)
 {
     struct sock *sk = sock_of_fd((int)PT_REGS_PARM1_CORE_SYSCALL(regs));
@@ -855,7 +873,7 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
         event->oldstate = TCPSCOPE_SYN_SENT;
         event->dur_ns = event->ts_ns - call.entered_ns;
         event->syn_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
-        flags |= TCPSCOPE_F_RECOVERED | TCPSCOPE_F_DUR_KNOWN;
+        flags |= TCPSCOPE_F_RECOVERED_AT_CONNECT | TCPSCOPE_F_DUR_KNOWN;
     } else {
         event->oldstate = TCPSCOPE_CLOSE;
         event->dur_ns = 0;

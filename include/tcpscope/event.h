@@ -42,8 +42,7 @@ enum tcpscope_event_flags {
     /* The source port is not chosen yet (CLOSE->SYN_SENT before
      * inet_hash_connect) so sport means nothing. */
     TCPSCOPE_F_SPORT_UNKNOWN = 1 << 5,
-    /* Emitted by the backup program: the kernel skipped the main one. (synfail:
-     * a SYN_SENT->CLOSE recovered at the connect() exit.) */
+    /* Emitted by the backup program: the kernel skipped the main one. */
     TCPSCOPE_F_RECOVERED = 1 << 6,
     /* Not a transition: connect() failed before any SYN left (sk_err holds
      * its errno; both states are CLOSE). Sent by the connect() exit hook. */
@@ -53,6 +52,9 @@ enum tcpscope_event_flags {
      * unknown, or another mode. */
     TCPSCOPE_F_ROLE_CLIENT = 1 << 8,
     TCPSCOPE_F_ROLE_SERVER = 1 << 9,
+    /* synfail: a SYN_SENT->CLOSE that neither transition program delivered,
+     * rebuilt at the connect() exit from its note. */
+    TCPSCOPE_F_RECOVERED_AT_CONNECT = 1 << 10,
 };
 
 struct tcpscope_event {

@@ -327,13 +327,16 @@ TracerRun TracerProcess::collect(std::chrono::seconds timeout) {
     return run;
 }
 
-int listen_on(int family, const char* addr, std::uint16_t port) {
+int listen_on(int family, const char* addr, std::uint16_t port, bool reuseport) {
     int fd = socket(family, SOCK_STREAM, 0);
     if (fd < 0) {
         child_fail(101, "socket");
     }
     int one = 1;
     setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (reuseport) {
+        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+    }
     sockaddr_storage ss;
     socklen_t len;
     if (!fill_sockaddr(family, addr, port, ss, len) ||

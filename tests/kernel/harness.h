@@ -132,7 +132,8 @@ std::string run_shell(const std::string& command);
 
 // Socket helpers for forked peers. They abort the child (exit 100+) on error,
 // which the test sees as a non-zero exit status.
-int listen_on(int family, const char* addr, std::uint16_t port);
+// SO_REUSEADDR always; SO_REUSEPORT when asked (one listener per worker).
+int listen_on(int family, const char* addr, std::uint16_t port, bool reuseport = false);
 int connect_to(int family, const char* addr, std::uint16_t port);  // blocking; -errno on failure
 int accept_one(int listener);
 void set_linger_zero(int fd);

@@ -468,6 +468,34 @@ TEST_F(SynfailTest, NoFreePortIsASyncFailureNotACancel) {
     EXPECT_EQ(total["successes"], 1);
 }
 
+// Without the connect() exit hook the same exhaustion shows as the socket's
+// SYN_SENT -> CLOSE with no error and no port: EADDRNOTAVAIL, not CANCELLED.
+TEST_F(SynfailTest, NoFreePortWithoutTheExitHookIsStillEaddrnotavail) {
+    ASSERT_EQ(client_->exec("sysctl -qw net.ipv4.ip_local_port_range=\"40000 40000\""), 0);
+    start_tracer({"--no-sync"});
+    Child server = serve_one_connection();
+    Child client(*client_, [&] {
+        int held = connect_to(AF_INET, "127.0.0.1", kPort);
+        if (held < 0) {
+            return 1;
+        }
+        int rc = connect_to(AF_INET, "127.0.0.1", kPort) == -EADDRNOTAVAIL ? 0 : 2;
+        close(held);
+        return rc;
+    });
+    pid_t pid = client.pid();
+    ASSERT_EQ(client.wait(), 0);
+    ASSERT_EQ(server.wait(), 0);
+    stop_tracer();
+
+    ASSERT_EQ(failures_.size(), 1u) << run_.stdout_text;
+    json f = failure_to("127.0.0.1", kPort);
+    EXPECT_EQ(f["reason"], "EADDRNOTAVAIL") << f.dump();
+    EXPECT_EQ(f["sync"], false);
+    EXPECT_EQ(f["pid"], pid);
+    EXPECT_EQ(total_for("127.0.0.1", kPort)["failures"], json({{"EADDRNOTAVAIL", 1}}));
+}
+
 TEST_F(SynfailTest, ReasonFilterAndIntervalSummaries) {
     ASSERT_EQ(client_->exec("ip route add unreachable 10.5.0.0/24"), 0);
     start_tracer({"--reason", "ECONNREFUSED", "--interval", "0.3"});

@@ -11,6 +11,22 @@ namespace {
 
 using testing::raw_event;
 
+TEST(Decode, TheTwoRecoveryMechanismsAreToldApart) {
+    tcpscope_event backup = raw_event(1, TcpState::SynSent, TcpState::Close);
+    backup.flags |= TCPSCOPE_F_RECOVERED;
+    auto t = decode_event(&backup, sizeof(backup));
+    ASSERT_TRUE(t);
+    EXPECT_TRUE(t->recovered);
+    EXPECT_FALSE(t->recovered_at_connect);
+
+    tcpscope_event at_connect = raw_event(2, TcpState::SynSent, TcpState::Close);
+    at_connect.flags |= TCPSCOPE_F_RECOVERED_AT_CONNECT;
+    t = decode_event(&at_connect, sizeof(at_connect));
+    ASSERT_TRUE(t);
+    EXPECT_FALSE(t->recovered) << "not the backup program's";
+    EXPECT_TRUE(t->recovered_at_connect);
+}
+
 TEST(Decode, CopiesEveryField) {
     tcpscope_event e = raw_event(77, TcpState::SynSent, TcpState::Close);
     e.flags |= TCPSCOPE_F_DUR_KNOWN | TCPSCOPE_F_SOFTIRQ;

@@ -239,6 +239,20 @@ TEST(SocketTableReconcile, ACookieSocketIsNeverMatchedByTuple) {
     EXPECT_EQ(r.removed, 1u);
 }
 
+TEST(SocketTableReconcile, AListingOfKnownSocketsOnlyMakesNoLaterFirstSightAGap) {
+    // --pid: the seed keeps only sockets the table holds (none yet), so a
+    // socket of the traced process from before the tracer is news, not loss.
+    SocketTable table(16);
+    table.reconcile({}, kNetns, 10, ListingScope::KnownSocketsOnly);
+    auto applied = table.apply(transition(1, TcpState::Established, TcpState::FinWait1, 50));
+    EXPECT_FALSE(applied.gap);
+    EXPECT_EQ(table.counters().gaps, 0u);
+
+    table.reconcile({}, kNetns, 60);  // a whole-namespace listing
+    applied = table.apply(transition(2, TcpState::Established, TcpState::CloseWait, 70));
+    EXPECT_TRUE(applied.gap) << "after a whole listing, first sight mid-life is lost history";
+}
+
 TEST(SocketTableReconcile, LeavesOtherNamespacesAlone) {
     SocketTable table(16);
     Transition t = transition(1, TcpState::Close, TcpState::Listen, 50);

@@ -58,6 +58,14 @@ TEST(ConnectOutcome, ReasonsAreErrnoNamesOrCancelled) {
     Transition cancelled = refused(1, 10);
     cancelled.sk_err = 0;
     EXPECT_EQ(failure_reason(cancelled), "CANCELLED");
+    // No source port: connect() found none after entering SYN_SENT.
+    Transition no_port = cancelled;
+    no_port.sport.reset();
+    EXPECT_EQ(failure_reason(no_port), "EADDRNOTAVAIL");
+    no_port.sport = 0;
+    EXPECT_EQ(failure_reason(no_port), "EADDRNOTAVAIL");
+    no_port.softirq = true;  // never the port search: it runs in connect()
+    EXPECT_EQ(failure_reason(no_port), "CANCELLED");
     EXPECT_EQ(failure_reason(sync_failure(101)), "ENETUNREACH");
     EXPECT_EQ(failure_reason(sync_failure(99)), "EADDRNOTAVAIL");
     EXPECT_EQ(failure_reason(connected(1, 10)), "");

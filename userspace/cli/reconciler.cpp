@@ -69,7 +69,9 @@ ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source
     last_size_ = listing.size();
     source.drain();
     ++runs_;
-    ReconcileResult result = table.reconcile(listing, netns_, listed_at);
+    ReconcileResult result = table.reconcile(
+        listing, netns_, listed_at,
+        owner_filtered_ ? ListingScope::KnownSocketsOnly : ListingScope::WholeNamespace);
     last_cpu_ns_ = thread_cpu_ns() - cpu_before;
     return result;
 }

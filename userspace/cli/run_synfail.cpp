@@ -75,7 +75,7 @@ int run_command(const SynfailConfig& config) {
         std::string reason = failure_reason(t);
         if (!reason.empty()) {
             ++failures;
-            recovered += t.recovered ? 1 : 0;
+            recovered += t.recovered_at_connect ? 1 : 0;
             if (selected(reason)) {
                 sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
             }

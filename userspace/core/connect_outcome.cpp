@@ -38,7 +38,17 @@ std::string failure_reason(const Transition& t) {
     if (connect_outcome(t) != ConnectOutcome::Failed) {
         return {};
     }
-    return t.sk_err != 0 ? errno_name(t.sk_err) : std::string(kCancelled);
+    if (t.sk_err != 0) {
+        return errno_name(t.sk_err);
+    }
+    // Back to CLOSE without an error and without a source port: connect()
+    // found no free port after entering SYN_SENT (the port search comes
+    // after it). A close() during SYN_SENT always has one. Without the
+    // connect() exit hook (serve, synfail --no-sync) this is how it shows.
+    if (!t.connect_sync && !t.softirq && (!t.sport || *t.sport == 0)) {
+        return "EADDRNOTAVAIL";
+    }
+    return std::string(kCancelled);
 }
 
 bool is_known_failure_reason(std::string_view name) {

@@ -18,6 +18,8 @@ ConnectOutcome connect_outcome(const Transition& t);
 inline constexpr std::string_view kCancelled = "CANCELLED";
 
 // "ECONNREFUSED", "ETIMEDOUT", "CANCELLED", ...; empty when t is no failure.
+// A SYN_SENT -> CLOSE in process context with no error and no source port is
+// connect() finding no free port: "EADDRNOTAVAIL".
 std::string failure_reason(const Transition& t);
 
 // True for "CANCELLED" and every errno name the C library knows.

@@ -56,6 +56,7 @@ std::optional<Transition> decode_event(const void* data, std::size_t size) {
     t.sk_err = raw.sk_err;
     t.softirq = (raw.flags & TCPSCOPE_F_SOFTIRQ) != 0;
     t.recovered = (raw.flags & TCPSCOPE_F_RECOVERED) != 0;
+    t.recovered_at_connect = (raw.flags & TCPSCOPE_F_RECOVERED_AT_CONNECT) != 0;
     t.connect_sync = (raw.flags & TCPSCOPE_F_CONNECT_SYNC) != 0;
     t.syn_retrans = raw.syn_retrans;
     if (raw.flags & TCPSCOPE_F_ROLE_CLIENT) {

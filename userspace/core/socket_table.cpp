@@ -225,9 +225,13 @@ Tuple tuple_of(const Socket& s, std::uint16_t sport) {
 }  // namespace
 
 ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
-                                       std::uint32_t netns, std::uint64_t listed_at_ns) {
+                                       std::uint32_t netns, std::uint64_t listed_at_ns,
+                                       ListingScope scope) {
     ReconcileResult result;
-    const bool seen_before = !seeded_netns_.insert(netns).second;
+    const bool seen_before = seeded_netns_.contains(netns);
+    if (scope == ListingScope::WholeNamespace) {
+        seeded_netns_.insert(netns);
+    }
     // Built at the first listed cookie the table does not hold, and only if
     // it holds synthetic ids. A multimap: reuseport listeners share a tuple,
     // and each listed one takes one entry.

@@ -96,6 +96,12 @@ struct ReconcileResult {
     std::uint64_t early_deaths = 0;  // of timewait_ended
 };
 
+// What a listing given to reconcile() covers: every socket of the namespace,
+// or only sockets the table already holds (--pid: a listing cannot tell
+// owners apart, so it keeps only the traced process's known sockets). Only
+// the first makes a later first sight mid-life a gap.
+enum class ListingScope { WholeNamespace, KnownSocketsOnly };
+
 class SocketTable {
   public:
     explicit SocketTable(std::size_t capacity);
@@ -125,8 +131,8 @@ class SocketTable {
     // dump began). Entries with an event newer than that are left alone: the
     // stream knows more than the listing. Seeding is a reconcile on an empty
     // table. Listed sockets enter with an unknown time in state and owner.
-    // Once a namespace is reconciled, a socket of it first seen mid-life
-    // counts as a gap: its birth was lost.
+    // Once a namespace is reconciled with a whole-namespace listing, a socket
+    // of it first seen mid-life counts as a gap: its birth was lost.
     // Timewait sockets are TIME_WAIT in the table whatever their substate,
     // and take their expiry from the listing; a TIME_WAIT entry gone from it
     // ended, early when well before its expiry (port reuse, reset). Once a
@@ -137,7 +143,8 @@ class SocketTable {
     // not hold is matched to such an entry by tuple, and find() knows the
     // entry by that cookie from then on.
     ReconcileResult reconcile(const std::vector<ListedSocket>& listing, std::uint32_t netns,
-                              std::uint64_t listed_at_ns);
+                              std::uint64_t listed_at_ns,
+                              ListingScope scope = ListingScope::WholeNamespace);
 
     // A TIME_WAIT (or orphan FIN_WAIT2) socket carries the cookie of the full
     // socket that left the table at ->CLOSE. Gives the listed entry that

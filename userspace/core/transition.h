@@ -49,7 +49,10 @@ struct Transition {
     int sk_err = 0;  // errno at ->CLOSE, 0 when none
     bool softirq = false;
     bool recovered = false;  // delivered by the backup program
-    bool inferred = false;   // synthesised by userspace (TIME_WAIT), not the kernel
+    // synfail: an outcome neither transition program delivered, rebuilt at
+    // the connect() exit (a different mechanism, counted apart).
+    bool recovered_at_connect = false;
+    bool inferred = false;  // synthesised by userspace (TIME_WAIT), not the kernel
     // Not a transition: connect() failed before any SYN left (sk_err is its
     // errno, both states CLOSE, cookie 0 when the socket never had one).
     bool connect_sync = false;

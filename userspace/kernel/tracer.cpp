@@ -83,6 +83,7 @@ struct Tracer::Impl {
     SkeletonPtr skel;
     std::vector<LinkPtr> links;
     std::vector<bpf_program*> attached;
+    std::uint64_t unrecovered_reported = 0;  // see losses()
 
     void attach(bpf_program* prog) {
         bpf_link* link = bpf_program__attach(prog);
@@ -231,7 +232,9 @@ KernelLosses Tracer::losses() const {
     KernelLosses out;
     tcpscope_bpf* skel = impl_->skel.get();
     out.ringbuf_full = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RINGBUF_FULL);
-    out.recovered = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RECOVERED);
+    // Misses before recoveries: the kernel counts a miss before the backup
+    // program recovers it, so read the other way round a miss recovered
+    // between the two reads would pass for a loss.
     for (bpf_program* prog : impl_->attached) {
         if (prog == skel->progs.on_inet_sock_set_state) {
             out.recursion_misses += recursion_misses_of(prog);
@@ -239,6 +242,15 @@ KernelLosses Tracer::losses() const {
             out.other_misses += recursion_misses_of(prog);
         }
     }
+    out.recovered = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RECOVERED);
+    // In this order the estimate never exceeds what was truly lost, but
+    // recoveries after the first read can make one estimate lower than the
+    // last. Lost events are a counter (Prometheus reads a drop as a reset):
+    // never report fewer unrecovered than before.
+    if (out.unrecovered() < impl_->unrecovered_reported) {
+        out.recovered = out.recursion_misses - impl_->unrecovered_reported;
+    }
+    impl_->unrecovered_reported = out.unrecovered();
     return out;
 }
 
