@@ -243,14 +243,7 @@ KernelLosses Tracer::losses() const {
         }
     }
     out.recovered = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RECOVERED);
-    // In this order the estimate never exceeds what was truly lost, but
-    // recoveries after the first read can make one estimate lower than the
-    // last. Lost events are a counter (Prometheus reads a drop as a reset):
-    // never report fewer unrecovered than before.
-    if (out.unrecovered() < impl_->unrecovered_reported) {
-        out.recovered = out.recursion_misses - impl_->unrecovered_reported;
-    }
-    impl_->unrecovered_reported = out.unrecovered();
+    keep_unrecovered_monotonic(out, impl_->unrecovered_reported);
     return out;
 }
 

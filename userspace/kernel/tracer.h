@@ -56,6 +56,18 @@ struct KernelLosses {
     std::uint64_t lost() const { return ringbuf_full + unrecovered(); }
 };
 
+// Read in the right order (misses, then recoveries) an estimate of the
+// unrecovered never exceeds the truth, but recoveries landing between the two
+// reads can make it lower than the last one. Lost events are a counter
+// (Prometheus reads a drop as a reset): this keeps `now` from reporting fewer
+// unrecovered than `reported`, the last value shown, and updates it.
+inline void keep_unrecovered_monotonic(KernelLosses& now, std::uint64_t& reported) {
+    if (now.unrecovered() < reported && now.recursion_misses >= reported) {
+        now.recovered = now.recursion_misses - reported;
+    }
+    reported = now.unrecovered();
+}
+
 class Tracer {
   public:
     // Probes features, opens, configures, loads and attaches. Throws StartupError.
