@@ -349,6 +349,15 @@ int listen_on(int family, const char* addr, std::uint16_t port, bool reuseport) 
     return fd;
 }
 
+int connect_and_close(int family, const char* addr, std::uint16_t port) {
+    int fd = connect_to(family, addr, port);
+    if (fd < 0) {
+        return 1;
+    }
+    close(fd);
+    return 0;
+}
+
 int connect_to(int family, const char* addr, std::uint16_t port) {
     int fd = socket(family, SOCK_STREAM, 0);
     if (fd < 0) {

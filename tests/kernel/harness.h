@@ -135,6 +135,8 @@ std::string run_shell(const std::string& command);
 // SO_REUSEADDR always; SO_REUSEPORT when asked (one listener per worker).
 int listen_on(int family, const char* addr, std::uint16_t port, bool reuseport = false);
 int connect_to(int family, const char* addr, std::uint16_t port);  // blocking; -errno on failure
+// connect_to() then close(): 0, or 1 when the connect failed (a Child's exit code).
+int connect_and_close(int family, const char* addr, std::uint16_t port);
 int accept_one(int listener);
 void set_linger_zero(int fd);
 void read_until_eof(int fd);

@@ -164,14 +164,7 @@ TEST(SockDiagUnavailable, TraceGoesOnWithoutReconciliationAndNetstatSaysWhy) {
     TracerProcess tracer({"trace", "--json", "--netns", ns.path()});
     ASSERT_TRUE(tracer.wait_ready());
     Child server = serve_one_until_eof(ns, AF_INET, "127.0.0.1", 7001);
-    Child client(ns, [] {
-        int fd = connect_to(AF_INET, "127.0.0.1", 7001);
-        if (fd < 0) {
-            return 1;
-        }
-        close(fd);
-        return 0;
-    });
+    Child client(ns, [] { return connect_and_close(AF_INET, "127.0.0.1", 7001); });
     ASSERT_EQ(client.wait(), 0);
     ASSERT_EQ(server.wait(), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(150));

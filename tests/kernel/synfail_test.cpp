@@ -127,6 +127,30 @@ class SynfailTest : public ::testing::Test {
         ASSERT_EQ(summaries_.back()["summary"], "total") << run_.stdout_text;
     }
 
+    // One ephemeral port in the client namespace: a first connection holds it
+    // and a second connect() to the same destination finds none (after its
+    // socket went to SYN_SENT and back). Traced with `args`; returns the
+    // connecting process.
+    pid_t exhaust_the_only_port(std::vector<std::string> args) {
+        EXPECT_EQ(client_->exec("sysctl -qw net.ipv4.ip_local_port_range=\"40000 40000\""), 0);
+        start_tracer(std::move(args));
+        Child server = serve_one_connection();
+        Child client(*client_, [&] {
+            int held = connect_to(AF_INET, "127.0.0.1", kPort);
+            if (held < 0) {
+                return 1;
+            }
+            int rc = connect_to(AF_INET, "127.0.0.1", kPort) == -EADDRNOTAVAIL ? 0 : 2;
+            close(held);
+            return rc;
+        });
+        const pid_t pid = client.pid();
+        EXPECT_EQ(client.wait(), 0);
+        EXPECT_EQ(server.wait(), 0);
+        stop_tracer();
+        return pid;
+    }
+
     // The one failure record to daddr:dport.
     json failure_to(const std::string& daddr, int dport) {
         Events found;
@@ -439,24 +463,7 @@ TEST_F(SynfailTest, NoSyncLeavesSyscallsAlone) {
 }
 
 TEST_F(SynfailTest, NoFreePortIsASyncFailureNotACancel) {
-    // One ephemeral port: the second connect() to the same destination finds
-    // none, after the socket already went to SYN_SENT and back.
-    ASSERT_EQ(client_->exec("sysctl -qw net.ipv4.ip_local_port_range=\"40000 40000\""), 0);
-    start_tracer();
-    Child server = serve_one_connection();
-    Child client(*client_, [&] {
-        int held = connect_to(AF_INET, "127.0.0.1", kPort);
-        if (held < 0) {
-            return 1;
-        }
-        int rc = connect_to(AF_INET, "127.0.0.1", kPort) == -EADDRNOTAVAIL ? 0 : 2;
-        close(held);
-        return rc;
-    });
-    pid_t pid = client.pid();
-    ASSERT_EQ(client.wait(), 0);
-    ASSERT_EQ(server.wait(), 0);
-    stop_tracer();
+    const pid_t pid = exhaust_the_only_port({});
 
     ASSERT_EQ(failures_.size(), 1u) << run_.stdout_text;
     json f = failure_to("127.0.0.1", kPort);
@@ -471,22 +478,7 @@ TEST_F(SynfailTest, NoFreePortIsASyncFailureNotACancel) {
 // Without the connect() exit hook the same exhaustion shows as the socket's
 // SYN_SENT -> CLOSE with no error and no port: EADDRNOTAVAIL, not CANCELLED.
 TEST_F(SynfailTest, NoFreePortWithoutTheExitHookIsStillEaddrnotavail) {
-    ASSERT_EQ(client_->exec("sysctl -qw net.ipv4.ip_local_port_range=\"40000 40000\""), 0);
-    start_tracer({"--no-sync"});
-    Child server = serve_one_connection();
-    Child client(*client_, [&] {
-        int held = connect_to(AF_INET, "127.0.0.1", kPort);
-        if (held < 0) {
-            return 1;
-        }
-        int rc = connect_to(AF_INET, "127.0.0.1", kPort) == -EADDRNOTAVAIL ? 0 : 2;
-        close(held);
-        return rc;
-    });
-    pid_t pid = client.pid();
-    ASSERT_EQ(client.wait(), 0);
-    ASSERT_EQ(server.wait(), 0);
-    stop_tracer();
+    const pid_t pid = exhaust_the_only_port({"--no-sync"});
 
     ASSERT_EQ(failures_.size(), 1u) << run_.stdout_text;
     json f = failure_to("127.0.0.1", kPort);

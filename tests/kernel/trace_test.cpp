@@ -341,14 +341,7 @@ TEST_F(TraceTest, PidFilterOnAServerFromBeforeTheTracerCountsNoGaps) {
     start_tracer({"--pid", std::to_string(server_pid)});
     go.open();
     ASSERT_EQ(old_client.wait(), 0);
-    Child new_client(*ns_, [] {
-        int fd = connect_to(AF_INET, "127.0.0.1", kPort);
-        if (fd < 0) {
-            return 1;
-        }
-        close(fd);
-        return 0;
-    });
+    Child new_client(*ns_, [] { return connect_and_close(AF_INET, "127.0.0.1", kPort); });
     ASSERT_EQ(new_client.wait(), 0);
     ASSERT_EQ(server.wait(), 0);
     TracerRun run = stop_tracer();
@@ -411,14 +404,7 @@ TEST_F(TraceTest, ThreadedNapiNeverNamesTheKernelThread) {
     });
     ASSERT_TRUE(listening.wait());
     const pid_t server_pid = server.pid();
-    Child client(client_ns, [] {
-        int fd = connect_to(AF_INET, "10.7.0.1", kPort);
-        if (fd < 0) {
-            return 1;
-        }
-        close(fd);
-        return 0;
-    });
+    Child client(client_ns, [] { return connect_and_close(AF_INET, "10.7.0.1", kPort); });
     ASSERT_EQ(client.wait(), 0);
     ASSERT_EQ(server.wait(), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -477,11 +463,9 @@ TEST_F(TraceTest, ReuseportWorkersEachOwnTheConnectionsTheirListenerTakes) {
     }
     Child clients(*ns_, [] {
         for (int i = 0; i < kConnections; ++i) {
-            int fd = connect_to(AF_INET, "127.0.0.1", kPort);
-            if (fd < 0) {
+            if (connect_and_close(AF_INET, "127.0.0.1", kPort) != 0) {
                 return 1;
             }
-            close(fd);
         }
         return 0;
     });
