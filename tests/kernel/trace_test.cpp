@@ -60,6 +60,21 @@ class TraceTest : public ::testing::Test {
         return run;
     }
 
+    // A client namespace joined to the traced one by a veth pair: the server
+    // side (s0) has 10.7.0.1, the client side (c0) 10.7.0.2.
+    std::unique_ptr<NetNamespace> client_over_veth() {
+        auto client = std::make_unique<NetNamespace>();
+        const std::string s = ns_->name();
+        const std::string c = client->name();
+        EXPECT_EQ(std::system(("ip link add s0 netns " + s + " type veth peer name c0 netns " + c +
+                               " && ip -n " + s + " addr add 10.7.0.1/24 dev s0 && ip -n " + s +
+                               " link set s0 up && ip -n " + c +
+                               " addr add 10.7.0.2/24 dev c0 && ip -n " + c + " link set c0 up")
+                                  .c_str()),
+                  0);
+        return client;
+    }
+
     std::unique_ptr<NetNamespace> ns_;
     std::unique_ptr<TracerProcess> tracer_;
 };
@@ -371,15 +386,9 @@ TEST_F(TraceTest, PidFilterOnAServerFromBeforeTheTracerCountsNoGaps) {
 // peer's NAPI only with GRO on the receiver and, for TCP, no TSO on the
 // sender.)
 TEST_F(TraceTest, ThreadedNapiNeverNamesTheKernelThread) {
-    NetNamespace client_ns;
+    std::unique_ptr<NetNamespace> client_ns = client_over_veth();
     const std::string s = ns_->name();
-    const std::string c = client_ns.name();
-    ASSERT_EQ(std::system(("ip link add s0 netns " + s + " type veth peer name c0 netns " + c +
-                           " && ip -n " + s + " addr add 10.7.0.1/24 dev s0 && ip -n " + s +
-                           " link set s0 up && ip -n " + c +
-                           " addr add 10.7.0.2/24 dev c0 && ip -n " + c + " link set c0 up")
-                              .c_str()),
-              0);
+    const std::string c = client_ns->name();
     const bool threaded = kernel_at_least(5, 13);
     if (threaded) {
         ASSERT_EQ(std::system(("ip netns exec " + s +
@@ -404,7 +413,7 @@ TEST_F(TraceTest, ThreadedNapiNeverNamesTheKernelThread) {
     });
     ASSERT_TRUE(listening.wait());
     const pid_t server_pid = server.pid();
-    Child client(client_ns, [] { return connect_and_close(AF_INET, "10.7.0.1", kPort); });
+    Child client(*client_ns, [] { return connect_and_close(AF_INET, "10.7.0.1", kPort); });
     ASSERT_EQ(client.wait(), 0);
     ASSERT_EQ(server.wait(), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
@@ -415,6 +424,78 @@ TEST_F(TraceTest, ThreadedNapiNeverNamesTheKernelThread) {
               (Sequence{"LISTEN->SYN_RECV", "SYN_RECV->ESTABLISHED", "ESTABLISHED->CLOSE_WAIT",
                         "CLOSE_WAIT->LAST_ACK", "LAST_ACK->CLOSE"}));
     expect_owner(child, server_pid);
+}
+
+// Clients on a lossy link: each client's handshake ACK is dropped once (an
+// iptables connbytes rule in the client namespace), so the server's request
+// socket lives until its SYN-ACK is retransmitted ~1 s later. Listings taken
+// meanwhile show the request sockets as SYN_RECV under the cookies the
+// children take over: the children's births are neither gaps nor
+// corrections, and every child keeps its full history and owner.
+TEST_F(TraceTest, SlowHandshakesAreNeitherGapsNorCorrections) {
+    std::unique_ptr<NetNamespace> client_ns = client_over_veth();
+    ASSERT_EQ(client_ns->exec("iptables -A OUTPUT -p tcp --dport " + std::to_string(kPort) +
+                              " --tcp-flags SYN,ACK,FIN,RST,PSH ACK -m connbytes --connbytes 2:2"
+                              " --connbytes-dir original --connbytes-mode packets -j DROP"),
+              0);
+    start_tracer({"--reconcile", "0.2"});
+    constexpr int kClients = 20;
+    Gate listening;
+    Child server(*ns_, [&] {
+        int l = listen_on(AF_INET, "10.7.0.1", kPort);
+        listening.open();
+        std::vector<int> accepted;
+        for (int i = 0; i < kClients; ++i) {
+            accepted.push_back(accept_one(l));
+        }
+        for (int fd : accepted) {
+            read_until_eof(fd);
+            close(fd);
+        }
+        close(l);
+        return 0;
+    });
+    ASSERT_TRUE(listening.wait());
+    const pid_t server_pid = server.pid();
+    // Every client connects at once and sends nothing, so only the SYN-ACK
+    // retransmission completes its handshake.
+    Child clients(*client_ns, [] {
+        std::vector<int> fds;
+        for (int i = 0; i < kClients; ++i) {
+            int fd = connect_to(AF_INET, "10.7.0.1", kPort);
+            if (fd < 0) {
+                return 1;
+            }
+            fds.push_back(fd);
+        }
+        usleep(1'800'000);
+        for (int fd : fds) {
+            close(fd);
+        }
+        return 0;
+    });
+    ASSERT_EQ(clients.wait(), 0);
+    ASSERT_EQ(server.wait(), 0);
+    const std::string dropped = run_shell("ip netns exec " + client_ns->name() +
+                                          " iptables -nvxL OUTPUT | awk 'NR==3{print $1}'");
+    EXPECT_EQ(std::atoi(dropped.c_str()), kClients) << "each client's handshake ACK dropped once";
+    TracerRun run = stop_tracer();  // asserts history_gaps=0 and lost=0
+
+    EXPECT_GE(run.summary["reconciled"], 2u) << run.stderr_text;
+    EXPECT_EQ(run.summary["corrections"], 0u) << run.stderr_text;
+    EXPECT_EQ(run.stderr_text.find("events lost"), std::string::npos) << run.stderr_text;
+    int children = 0;
+    for (auto& [cookie, events] : by_cookie(run.events)) {
+        if (sequence_of(events).front() != "LISTEN->SYN_RECV") {
+            continue;
+        }
+        ++children;
+        EXPECT_EQ(sequence_of(events),
+                  (Sequence{"LISTEN->SYN_RECV", "SYN_RECV->ESTABLISHED", "ESTABLISHED->CLOSE_WAIT",
+                            "CLOSE_WAIT->LAST_ACK", "LAST_ACK->CLOSE"}));
+        expect_owner(events, server_pid);
+    }
+    EXPECT_EQ(children, kClients) << run.stdout_text;
 }
 
 // Two SO_REUSEPORT workers, one listener each on the same port (as nginx or

@@ -253,6 +253,69 @@ TEST(SocketTableReconcile, AListingOfKnownSocketsOnlyMakesNoLaterFirstSightAGap)
     EXPECT_TRUE(applied.gap) << "after a whole listing, first sight mid-life is lost history";
 }
 
+// A slow handshake (the client's ACK lost once): a listing shows the request
+// socket as SYN_RECV under the cookie its child takes over.
+ListedSocket listed_request(std::uint64_t cookie) {
+    ListedSocket s = listed(cookie, TcpState::SynRecv);
+    s.is_request = true;
+    return s;
+}
+
+TEST(SocketTableReconcile, AListedRequestSocketsChildIsNoGapAndNoCorrection) {
+    SocketTable table(16);
+    table.reconcile({}, kNetns, 10);  // the namespace is seeded
+    auto r = table.reconcile({listed_request(1)}, kNetns, 100);
+    EXPECT_EQ(r.total(), 0u) << "the stream never carries request sockets";
+    ASSERT_NE(table.find(1), nullptr);
+    EXPECT_EQ(table.find(1)->state, TcpState::SynRecv);
+
+    auto applied = table.apply(transition(1, TcpState::Listen, TcpState::SynRecv, 150));
+    EXPECT_FALSE(applied.gap) << "the child of the listed request, not lost history";
+    table.apply(transition(1, TcpState::SynRecv, TcpState::Established, 151));
+    EXPECT_EQ(table.counters().gaps, 0u);
+    EXPECT_EQ(table.find(1)->owner->pid, 4242u);
+    EXPECT_EQ(table.find(1)->entered_ns, 151u);
+
+    r = table.reconcile({listed(1, TcpState::Established)}, kNetns, 200);
+    EXPECT_EQ(r.total(), 0u);
+}
+
+TEST(SocketTableReconcile, ARequestSocketThatTimesOutLeavesSilently) {
+    SocketTable table(16);
+    table.reconcile({listed_request(1)}, kNetns, 100);
+    auto r = table.reconcile({}, kNetns, 200);
+    EXPECT_EQ(r.total(), 0u) << "request sockets end with no transition";
+    EXPECT_EQ(table.size(), 0u);
+}
+
+TEST(SocketTableReconcile, ARequestWhoseChildsBirthWasMissedIsFixed) {
+    SocketTable table(16);
+    table.reconcile({listed_request(1)}, kNetns, 100);
+    auto r = table.reconcile({listed(1, TcpState::Established)}, kNetns, 200);
+    EXPECT_EQ(r.fixed, 1u);
+    EXPECT_FALSE(table.find(1)->request);
+    EXPECT_TRUE(table.apply(transition(1, TcpState::SynRecv, TcpState::Established, 250)).gap);
+}
+
+TEST(SocketTableReconcile, OnKernelsWithoutCookiesTheChildTakesOverTheListedRequest) {
+    SocketTable table(16);
+    table.reconcile({}, kNetns, 10);
+    constexpr std::uint64_t kId = TCPSCOPE_SYNTHETIC_ID | 3;
+    Transition born = transition(kId, TcpState::Listen, TcpState::SynRecv, 150);
+    ListedSocket request = listed_as(born, 9001, TcpState::SynRecv);
+    request.is_request = true;
+    table.reconcile({request}, kNetns, 100);
+    ASSERT_NE(table.find(9001), nullptr);
+
+    EXPECT_FALSE(table.apply(born).gap);
+    table.apply(transition(kId, TcpState::SynRecv, TcpState::Established, 151));
+    auto r = table.reconcile({listed_as(born, 9001, TcpState::Established)}, kNetns, 200);
+    EXPECT_EQ(r.total(), 0u) << "one socket: the child, known by the request's cookie";
+    EXPECT_EQ(table.size(), 1u);
+    ASSERT_EQ(table.find(9001), table.find(kId));
+    EXPECT_EQ(table.find(kId)->owner->pid, 4242u);
+}
+
 TEST(SocketTableReconcile, LeavesOtherNamespacesAlone) {
     SocketTable table(16);
     Transition t = transition(1, TcpState::Close, TcpState::Listen, 50);

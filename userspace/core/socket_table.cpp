@@ -132,7 +132,11 @@ SocketTable::Applied SocketTable::apply(const Transition& t) {
         if (entry.role == SocketRole::Unknown) {
             entry.role = t.role;  // a listed socket: the kernel may know it
         }
-        if (entry.state != t.old_state && !sparse_) {
+        // A child's birth (LISTEN->SYN_RECV) under the cookie of the request
+        // socket a listing showed: the same connection, nothing lost.
+        const bool child_of_listed_request = entry.request && is_birth(t);
+        entry.request = false;
+        if (entry.state != t.old_state && !sparse_ && !child_of_listed_request) {
             result.gap = true;
             entry.history_gap = true;
             ++counters_.gaps;
@@ -265,6 +269,18 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
                 id_to_alias_[it->first] = s.cookie;
             }
         }
+        if (it != entries_.end() && it->second.request && !s.is_request && synthetic_entries_ > 0 &&
+            it->second.last_event_ns <= listed_at_ns) {
+            // The child of a request socket listed before, on a kernel whose
+            // stream names the child by an id of tcpscope's own: that entry
+            // is the socket, the request entry under its cookie is gone.
+            if (auto child = find_synthetic(s); child != entries_.end()) {
+                erase(it);
+                alias_to_id_[s.cookie] = child->first;
+                id_to_alias_[child->first] = s.cookie;
+                it = child;
+            }
+        }
         SocketEntry* entry = nullptr;
         bool missed_birth = timewait;
         if (it == entries_.end() && timewait && seen_before && s.expires_ms == 0) {
@@ -276,11 +292,15 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
         if (it == entries_.end()) {
             entry = &insert(s.cookie, netns)->second;
             entry->last_event_ns = listed_at_ns;
-            ++result.added;
+            entry->request = s.is_request;
+            result.added += s.is_request ? 0 : 1;
         } else if (it->second.last_event_ns > listed_at_ns) {
             continue;
         } else {
             entry = &it->second;
+            if (entry->request && !s.is_request) {
+                entry->request = false;  // its child's birth never came
+            }
             if (entry->state != state) {
                 entry->entered_ns.reset();
                 ++result.fixed;
@@ -303,7 +323,9 @@ ReconcileResult SocketTable::reconcile(const std::vector<ListedSocket>& listing,
     // One pass clears the marks and removes what the listing did not show.
     for (auto it = entries_.begin(); it != entries_.end();) {
         SocketEntry& e = it->second;
-        if (e.netns == netns && e.last_event_ns <= listed_at_ns && !e.listed) {
+        if (e.netns == netns && e.last_event_ns <= listed_at_ns && !e.listed && e.request) {
+            it = erase(it);  // timed out, or its child's birth is still unread
+        } else if (e.netns == netns && e.last_event_ns <= listed_at_ns && !e.listed) {
             if (e.state == TcpState::TimeWait) {
                 result.timewait_ended.push_back(timewait_end_at_listing(e, listed_at_ns));
                 result.early_deaths += result.timewait_ended.back().early ? 1 : 0;

@@ -41,6 +41,10 @@ struct SocketEntry {
     bool history_gap = false;         // an event's old state did not match ours
     bool timewait_confirmed = false;  // a kernel listing has shown it
     bool listed = false;              // shown by the listing being reconciled (scratch)
+    // A request socket (SYN received, handshake not done) that only a listing
+    // showed: no transition creates one, so it is no correction when it comes
+    // or goes, and the child that takes over its cookie is no gap.
+    bool request = false;
 };
 // Each byte here is paid per live socket; tcpscope-table-bench watches the
 // total, this the entry itself.
@@ -138,6 +142,8 @@ class SocketTable {
     // ended, early when well before its expiry (port reuse, reset). Once a
     // namespace has been listed, an overdue timewait socket the table does
     // not hold is one expire_timewait() ended: it is not added back.
+    // Listed request sockets enter as SYN_RECV entries and leave silently:
+    // the stream never carries them, so neither counts as a correction.
     // Where the stream knows sockets by tcpscope's own ids (kernels whose
     // tracing programs cannot read cookies), a listed cookie the table does
     // not hold is matched to such an entry by tuple, and find() knows the
