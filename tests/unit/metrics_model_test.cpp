@@ -195,12 +195,13 @@ TEST(MetricsModelTest, PortPressureKeepsOnlyTheTopDestinations) {
 
 TEST(MetricsModelTest, LossesByCauseAndTableCounters) {
     MetricsModel model(5);
-    model.set_events({100, 3, 2, 1, 7});
+    model.set_events({100, 3, 2, 1, 4, 7});
     auto m = model.snapshot();
     EXPECT_EQ(value(m, "tcpscope_events_total"), 100);
     EXPECT_EQ(value(m, "tcpscope_events_lost_total", {{"cause", "ringbuf_full"}}), 3);
     EXPECT_EQ(value(m, "tcpscope_events_lost_total", {{"cause", "recursion"}}), 2);
     EXPECT_EQ(value(m, "tcpscope_events_lost_total", {{"cause", "malformed"}}), 1);
+    EXPECT_EQ(value(m, "tcpscope_events_lost_total", {{"cause", "found_by_listing"}}), 4);
     EXPECT_EQ(value(m, "tcpscope_events_recovered_total"), 7);
 
     SocketTable small(1024);
@@ -223,7 +224,7 @@ TEST(MetricsModelTest, EveryNameIsPrefixedAndEveryLabelSetBounded) {
     }
     for (const MetricFamilyData& f : model.snapshot()) {
         EXPECT_EQ(f.name.rfind("tcpscope_", 0), 0u) << f.name;
-        EXPECT_LE(f.samples.size(), 3u) << f.name;  // 200 sockets, no per-socket series
+        EXPECT_LE(f.samples.size(), 4u) << f.name;  // 200 sockets, no per-socket series
         for (const MetricSample& s : f.samples) {
             for (const auto& [name, v] : s.labels) {
                 EXPECT_NE(name, "sport");

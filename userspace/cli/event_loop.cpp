@@ -3,6 +3,7 @@
 #include "cli/netns_path.h"
 #include "cli/options.h"
 #include "cli/stop_signal.h"
+#include "core/table_watch.h"
 #include "kernel/ring_source.h"
 #include "kernel/tracer.h"
 #include "views/line_sink.h"
@@ -41,6 +42,18 @@ void run_event_loop(RingSource& source, LineSink& sink, const LoopOptions& optio
         source.drain();
         sink.flush();
     }
+}
+
+TableWatch watch_table(SocketTable& table, Reconciler* reconciler, RingSource& source,
+                       const Tracer& tracer, ListingSchedule schedule) {
+    return TableWatch(table, reconciler, source, schedule, [&tracer, &source] {
+        KernelLosses kernel = tracer.losses();
+        return StreamLosses{kernel.ringbuf_full, kernel.unrecovered(), source.malformed()};
+    });
+}
+
+ListingSchedule reconcile_schedule(double reconcile_s) {
+    return ListingSchedule::fixed(1'000'000'000ull, static_cast<std::uint64_t>(reconcile_s * 1e9));
 }
 
 TracerOptions tracer_options(const FilterConfig& filters, const TracerTuning& tuning) {

@@ -1,29 +1,30 @@
 #include "cli/reconciler.h"
 
-#include <malloc.h>
-#include <sys/socket.h>
-#include <time.h>
-
-#include "cli/netns_path.h"
-#include "core/wall_clock.h"
-#include "kernel/ring_source.h"
-
 #include <spdlog/spdlog.h>
 
+#include "cli/netns_path.h"
+#include "kernel/sock_diag.h"
+
 namespace tcpscope {
-Reconciler::Reconciler(const std::optional<std::string>& netns_spec, SocketFilter filter,
-                       bool owner_filtered)
-    : diag_(netns_spec ? std::optional<std::string>(netns_path_for(*netns_spec)) : std::nullopt),
-      netns_(netns_spec ? resolve_netns(*netns_spec) : current_netns_inode()),
-      filter_(std::move(filter)),
-      owner_filtered_(owner_filtered) {
-    diag_.check_tcp_listing();
+
+std::unique_ptr<Reconciler> make_reconciler(const ListingRequest& request) {
+    const std::optional<std::string>& spec = request.netns_spec;
+    ReconcilerOptions options;
+    options.netns = spec ? resolve_netns(*spec) : current_netns_inode();
+    options.filter = request.filter;
+    options.owner_filtered = request.owner_filtered;
+    // Our own namespace needs no setns (and so no CAP_SYS_ADMIN).
+    std::optional<std::string> path;
+    if (spec && options.netns != current_netns_inode()) {
+        path = netns_path_for(*spec);
+    }
+    return std::make_unique<Reconciler>(std::make_unique<SockDiagLister>(path, request.with_info),
+                                        std::move(options));
 }
 
-std::unique_ptr<Reconciler> open_reconciler(const std::optional<std::string>& netns_spec,
-                                            SocketFilter filter, bool owner_filtered) {
+std::unique_ptr<Reconciler> open_reconciler(const ListingRequest& request) {
     try {
-        return std::make_unique<Reconciler>(netns_spec, std::move(filter), owner_filtered);
+        return make_reconciler(request);
     } catch (const ListingUnavailable& e) {
         spdlog::warn(
             "{}: tracing without reconciliation (no seed listing of existing sockets, "
@@ -31,66 +32,6 @@ std::unique_ptr<Reconciler> open_reconciler(const std::optional<std::string>& ne
             e.what());
         return nullptr;
     }
-}
-
-namespace {
-
-std::uint64_t thread_cpu_ns() {
-    timespec ts{};
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
-           static_cast<std::uint64_t>(ts.tv_nsec);
-}
-
-}  // namespace
-
-ReconcileResult Reconciler::reconcile_now(SocketTable& table, RingSource& source) {
-    const std::uint64_t cpu_before = thread_cpu_ns();
-    // Read what waits in the ring first, so the listing is not older than
-    // the table (a socket whose events are unread would pass for a missed
-    // one). Then the clock: events stamped after it are newer than the
-    // listing and win over it.
-    source.drain();
-    std::uint64_t listed_at = monotonic_now_ns();
-    std::vector<ListedSocket>& listing = listing_;
-    listing.clear();
-    listing.reserve(last_size_);  // no regrowth when the listing was released
-    listed_at_ns_ = listed_at;
-    for (int family : {AF_INET, AF_INET6}) {
-        if (filter_.family == 0 || filter_.family == family) {
-            diag_.dump_into(listing, family);
-        }
-    }
-    // With --pid the listing cannot tell owners apart: it may only correct
-    // or remove sockets the table already holds.
-    std::erase_if(listing, [&](const ListedSocket& s) {
-        return !filter_.matches(s) || (owner_filtered_ && table.find(s.cookie) == nullptr);
-    });
-    last_size_ = listing.size();
-    source.drain();
-    ++runs_;
-    ReconcileResult result = table.reconcile(
-        listing, netns_, listed_at,
-        owner_filtered_ ? ListingScope::KnownSocketsOnly : ListingScope::WholeNamespace);
-    last_cpu_ns_ = thread_cpu_ns() - cpu_before;
-    return result;
-}
-
-void Reconciler::release_listing() {
-    std::vector<ListedSocket>().swap(listing_);
-    malloc_trim(0);
-}
-
-void Reconciler::seed(SocketTable& table, RingSource& source) {
-    reconcile_now(table, source);
-}
-
-ReconcileResult Reconciler::run(SocketTable& table, RingSource& source) {
-    ReconcileResult r = reconcile_now(table, source);
-    corrections_.added += r.added;
-    corrections_.removed += r.removed;
-    corrections_.fixed += r.fixed;
-    return r;
 }
 
 }  // namespace tcpscope

@@ -5,18 +5,20 @@
 
 #include <chrono>
 #include <cstdio>
-#include <unordered_map>
 
 #include <spdlog/spdlog.h>
 
+#include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/netns_path.h"
 #include "cli/privileges.h"
+#include "cli/reconciler.h"
 #include "cli/run_trace.h"
 #include "cli/stop_signal.h"
 #include "cli/system_names.h"
 #include "core/churn.h"
 #include "core/socket_table.h"
+#include "core/table_watch.h"
 #include "core/wall_clock.h"
 #include "kernel/ring_source.h"
 #include "kernel/sock_diag.h"
@@ -87,17 +89,19 @@ void write_text(LineSink& sink, std::string_view text) {
 }
 
 // The -c loop: the tracer keeps the table current between tables; each table
-// reconciles the table against a fresh listing and counts what it corrected.
+// is a fresh listing that the one reconciliation holds the table against,
+// counting what it corrected.
 class ContinuousNetstat {
   public:
-    ContinuousNetstat(const NetstatConfig& config, std::uint32_t netns,
-                      const std::optional<std::string>& netns_path)
+    explicit ContinuousNetstat(const NetstatConfig& config)
         : config_(config),
-          netns_(netns),
-          tracer_(make_options(config, netns)),
+          reconciler_(make_reconciler(
+              {config.netns, SocketFilter{config.family, {}}, false, config.flags.timers})),
+          tracer_(make_options(config, reconciler_->netns())),
           table_(config.tuning.max_sockets),
-          diag_(netns_path),
-          source_(tracer_.events_fd(), [this](const Transition& t) { on_transition(t); }) {}
+          source_(tracer_.events_fd(), [this](const Transition& t) { on_transition(t); }),
+          watch_(watch_table(table_, reconciler_.get(), source_, tracer_,
+                             ListingSchedule::fixed(interval_ns(config), interval_ns(config)))) {}
 
     int run(LineSink& sink) {
         // Attached, and the listing socket is open: nothing below needs a
@@ -105,10 +109,9 @@ class ContinuousNetstat {
         if (!config_.flags.programs) {
             drop_all_capabilities(probe_bpf_after_drop([this] { return tracer_.can_query(); }));
         }
-        ReconcileResult seeded;
-        Snapshot snap = refresh(seeded);
-        spdlog::info("tracing TCP state transitions in netns {}; {} sockets seeded; {}", netns_,
-                     seeded.added, tracer_.describe());
+        reconciler_->seed(table_, source_);
+        spdlog::info("tracing TCP state transitions in netns {}; {} sockets seeded; {}",
+                     reconciler_->netns(), table_.size(), tracer_.describe());
 
         const auto interval = std::chrono::duration_cast<Clock::duration>(
             std::chrono::duration<double>(*config_.interval_s));
@@ -116,8 +119,10 @@ class ContinuousNetstat {
         std::uint32_t tables = 0;
         for (;;) {
             if (tables > 0) {
-                snap = refresh(corrections_);
+                watch_.tick(true);
             }
+            Snapshot snap{reconciler_->listing(), reconciler_->listed_at_ns()};
+            inherit_listener_uids(snap.sockets);
             write_text(sink, render_table(snap, config_, &table_, names_));
             if (config_.short_lived) {
                 write_text(sink,
@@ -136,14 +141,19 @@ class ContinuousNetstat {
                 break;
             }
         }
+        const ReconcileResult& c = reconciler_->corrections();
         spdlog::info("tables={} corrections={} (added={} removed={} fixed={}) {}", tables,
-                     corrections_.total(), corrections_.added, corrections_.removed,
-                     corrections_.fixed,
-                     loss_summary(events_, tracer_.losses(), source_.malformed(), table_));
+                     c.total(), c.added, c.removed, c.fixed,
+                     loss_summary(events_, tracer_.losses(), source_.malformed(),
+                                  watch_.found_by_listing(), table_));
         return exit_code::kOk;
     }
 
   private:
+    static std::uint64_t interval_ns(const NetstatConfig& config) {
+        return static_cast<std::uint64_t>(*config.interval_s * 1e9);
+    }
+
     static TracerOptions make_options(const NetstatConfig& config, std::uint32_t netns) {
         TracerOptions options;
         options.netns = netns;
@@ -157,91 +167,32 @@ class ContinuousNetstat {
         ++events_;
         bool known = table_.find(t.cookie) != nullptr;
         SocketTable::Applied applied = table_.apply(t);
-        if (applied.closed) {
-            closed_[t.cookie] = ClosedSocket::of(t, *applied.closed);
-        }
+        reconciler_->observe(t, applied);
         churn_.observe(t, known, applied);
     }
 
-    // Closes before a listing began are settled by it: their TIME_WAIT
-    // successors were listed or are gone. Later ones wait for the next listing.
-    void forget_closes_before(std::uint64_t listed_at_ns) {
-        std::erase_if(closed_, [&](const auto& kv) { return kv.second.closed_ns <= listed_at_ns; });
-    }
-
-    // A listing newer than the stream for some sockets, older for others:
-    // drain before and after the dump so events during it protect their
-    // sockets, and drop listed sockets the stream saw close after the dump
-    // began. A TIME_WAIT socket that follows a close we saw is expected, not
-    // a correction. What reconciliation changed is added to `changes`.
-    Snapshot refresh(ReconcileResult& changes) {
-        source_.drain();
-        Snapshot snap = take_snapshot(diag_, config_.family, config_.flags.timers);
-        source_.drain();
-        std::vector<ListedSocket> current;
-        current.reserve(snap.sockets.size());
-        std::uint64_t expected = 0;
-        for (const ListedSocket& s : snap.sockets) {
-            auto closed = closed_.find(s.cookie);
-            if (closed != closed_.end()) {
-                if (!s.is_timewait && closed->second.closed_ns > snap.listed_at_ns) {
-                    continue;
-                }
-                if (s.is_timewait && table_.find(s.cookie) == nullptr) {
-                    ++expected;
-                }
-            }
-            current.push_back(s);
-        }
-        ReconcileResult r = table_.reconcile(current, netns_, snap.listed_at_ns);
-        r.added -= std::min(r.added, expected);
-        // TIME_WAIT sockets keep the owner of the socket they continue.
-        for (const ListedSocket& s : current) {
-            if (auto closed = closed_.find(s.cookie); s.is_timewait && closed != closed_.end()) {
-                table_.continue_closed(closed->second);
-            }
-        }
-        changes.added += r.added;
-        changes.removed += r.removed;
-        changes.fixed += r.fixed;
-        if (r.total() > 0) {
-            spdlog::debug("reconciliation changed {} (added={} removed={} fixed={})", r.total(),
-                          r.added, r.removed, r.fixed);
-        }
-        forget_closes_before(snap.listed_at_ns);
-        return snap;
-    }
-
     const NetstatConfig& config_;
-    std::uint32_t netns_;
+    std::unique_ptr<Reconciler> reconciler_;
     Tracer tracer_;
     SocketTable table_;
-    SockDiag diag_;
     ChurnTracker churn_;
     SystemNames names_;
-    std::unordered_map<std::uint64_t, ClosedSocket> closed_;  // by cookie
-    ReconcileResult corrections_;
     std::uint64_t events_ = 0;
     RingSource source_;
+    TableWatch watch_;
 };
 
 }  // namespace
 
 int run_command(const NetstatConfig& config) {
-    std::optional<std::string> path;
-    std::uint32_t netns = 0;
-    if (config.netns) {
-        netns = resolve_netns(*config.netns);
-        if (netns != current_netns_inode()) {
-            path = netns_path_for(*config.netns);
-        }
-    } else {
-        netns = current_netns_inode();
-    }
     std::unique_ptr<LineSink> sink = make_stdout_sink();
     if (config.interval_s) {
-        ContinuousNetstat continuous(config, netns, path);
+        ContinuousNetstat continuous(config);
         return continuous.run(*sink);
+    }
+    std::optional<std::string> path;
+    if (config.netns && resolve_netns(*config.netns) != current_netns_inode()) {
+        path = netns_path_for(*config.netns);
     }
     // One table: a snapshot, no BPF. A live table seeded from it would know
     // no ages or owners, so it is skipped and those columns print '-'.

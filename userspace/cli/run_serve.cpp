@@ -18,6 +18,7 @@
 #include "core/connect_outcome.h"
 #include "core/metrics_model.h"
 #include "core/socket_table.h"
+#include "core/table_watch.h"
 #include "export/metrics_exporter.h"
 #include "kernel/netns_sysctl.h"
 #include "kernel/ring_source.h"
@@ -92,8 +93,8 @@ int run_command(const ServeConfig& config) {
     std::unique_ptr<Reconciler> reconciler;
     std::unique_ptr<TimewaitSysctls> sysctls;
     if (config.reconcile_s > 0) {
-        reconciler = open_reconciler(config.filters.netns,
-                                     SocketFilter{options.family, options.ports}, options.pid != 0);
+        reconciler = open_reconciler(
+            {config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0});
         sysctls = config.filters.netns
                       ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
                       : std::make_unique<TimewaitSysctls>();
@@ -121,6 +122,9 @@ int run_command(const ServeConfig& config) {
         ++events;
         SocketTable::Applied applied = t.connect_sync ? SocketTable::Applied{} : table.apply(t);
         model.observe(t, applied);
+        if (reconciler) {
+            reconciler->observe(t, applied);
+        }
         if (!log.enabled()) {
             return;
         }
@@ -147,10 +151,12 @@ int run_command(const ServeConfig& config) {
     if (reconciler) {
         update_pressure();
     }
+    TableWatch watch = watch_table(table, reconciler.get(), source, tracer,
+                                   reconcile_schedule(config.reconcile_s));
     auto publish = [&] {
         KernelLosses losses = tracer.losses();
         model.set_events({events, losses.ringbuf_full, losses.unrecovered(), source.malformed(),
-                          losses.recovered});
+                          watch.found_by_listing(), losses.recovered});
         exporter.publish(model);
     };
     model.set_table(table);
@@ -169,14 +175,8 @@ int run_command(const ServeConfig& config) {
         tracer.describe());
 
     // Every 100 ms: SIGHUP and fresh counters for scrapes. Every second: the
-    // table's gauges, TIME_WAIT expiries and, on schedule or after a loss,
-    // reconciliation.
-    using Clock = std::chrono::steady_clock;
-    const auto reconcile_every = std::chrono::duration_cast<Clock::duration>(
-        std::chrono::duration<double>(config.reconcile_s));
-    auto next_reconcile = Clock::now() + reconcile_every;
-    const auto grace_ns = static_cast<std::uint64_t>((config.reconcile_s + 2.0) * 1e9);
-    std::uint64_t last_lost = 0;
+    // watch (reconciliation on schedule or after a loss, TIME_WAIT expiries)
+    // and the table's gauges.
     std::uint64_t ticks = 0;
     LoopOptions loop;
     loop.duration_s = config.duration_s;
@@ -189,20 +189,13 @@ int run_command(const ServeConfig& config) {
             publish();
             return;
         }
-        const std::uint64_t lost = tracer.losses().lost() + table.counters().gaps;
-        if (reconciler && (lost > last_lost || Clock::now() >= next_reconcile)) {
-            ReconcileResult r = reconciler->run(table, source);
-            model.observe_reconcile(r);
+        TableWatch::Tick tick = watch.tick();
+        if (tick.reconciled) {
+            model.observe_reconcile(*tick.reconciled);
             update_pressure();
-            for (const TimewaitEnd& end : r.timewait_ended) {
-                log_transition(timewait_end_transition(end));
-            }
-            next_reconcile = Clock::now() + reconcile_every;
         }
-        last_lost = lost;
-        std::vector<TimewaitEnd> expired = table.expire_timewait(monotonic_now_ns(), grace_ns);
-        model.observe_expired(expired);
-        for (const TimewaitEnd& end : expired) {
+        model.observe_expired(tick.expired);
+        for (const TimewaitEnd& end : tick.ended()) {
             log_transition(timewait_end_transition(end));
         }
         model.set_table(table);
@@ -210,7 +203,8 @@ int run_command(const ServeConfig& config) {
     };
     run_event_loop(source, log, loop);
     log.flush();
-    spdlog::info("{}", loss_summary(events, tracer.losses(), source.malformed(), table));
+    spdlog::info("{}", loss_summary(events, tracer.losses(), source.malformed(),
+                                    watch.found_by_listing(), table));
     return exit_code::kOk;
 }
 

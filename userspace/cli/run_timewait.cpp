@@ -12,6 +12,7 @@
 #include "cli/run_trace.h"
 #include "core/listing_schedule.h"
 #include "core/socket_table.h"
+#include "core/table_watch.h"
 #include "core/timewait_stats.h"
 #include "core/wall_clock.h"
 #include "kernel/netns_sysctl.h"
@@ -50,9 +51,9 @@ int run_command(const TimewaitConfig& config) {
     TracerOptions options = tracer_options(config.filters, config.tuning);
     options.timewait = true;  // only TIME_WAIT births cross the ring buffer
     // One namespace: the one the listing covers.
-    Reconciler reconciler(config.filters.netns, SocketFilter{options.family, options.ports},
-                          options.pid != 0);
-    options.netns = reconciler.netns();
+    std::unique_ptr<Reconciler> reconciler = make_reconciler(
+        {config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0});
+    options.netns = reconciler->netns();
     // Our own namespace's sysctls need no setns (and so no CAP_SYS_ADMIN).
     std::unique_ptr<TimewaitSysctls> sysctls =
         config.filters.netns
@@ -71,6 +72,7 @@ int run_command(const TimewaitConfig& config) {
     RingSource source(tracer.events_fd(), [&](const Transition& t) {
         ++events;
         SocketTable::Applied applied = table.apply(t);
+        reconciler->observe(t, applied);
         if (applied.timewait_born) {
             if (const SocketEntry* entry = table.find(t.cookie)) {
                 births.add(t.ts_ns, *entry);
@@ -78,7 +80,7 @@ int run_command(const TimewaitConfig& config) {
         }
     });
     // TIME_WAIT sockets already there are live, not births.
-    reconciler.seed(table, source);
+    reconciler->seed(table, source);
     spdlog::info("tracing TIME_WAIT in netns {} ({} already live); {}; capabilities dropped",
                  options.netns, table.count_in_state(TcpState::TimeWait), tracer.describe());
 
@@ -94,57 +96,44 @@ int run_command(const TimewaitConfig& config) {
     };
     // Deaths at expiry are inferred on time; listings, when due, catch what
     // inference cannot (early deaths, missed births) and confirm expiries.
-    // The grace covers the kernel's timer wheel, which fires 60 s timers up
-    // to ~2 s late.
-    constexpr std::uint64_t kExpiryGraceNs = 3'000'000'000ull;
     const auto interval_ns = static_cast<std::uint64_t>(config.interval_s * 1e9);
     ListingSchedule schedule =
         config.list_every_s
             ? ListingSchedule::fixed(interval_ns,
                                      static_cast<std::uint64_t>(*config.list_every_s * 1e9))
             : ListingSchedule(interval_ns, kListingCpuShare, kListingMaxPeriodNs);
-    schedule.listed(reconciler.listed_at_ns(), reconciler.last_cpu_ns());
-    reconciler.release_listing();
+    TableWatch watch = watch_table(table, reconciler.get(), source, tracer, schedule);
+    reconciler->release_listing();
     std::uint64_t corrections = 0;
     // Closes an interval at the returned time: listing first when due.
-    auto close_interval = [&](bool list) {
-        std::uint64_t now = 0;
-        std::vector<TimewaitEnd> ended;
-        if (list) {
-            ReconcileResult r = reconciler.run(table, source);
-            reconciler.release_listing();
-            now = reconciler.listed_at_ns();
-            schedule.listed(now, reconciler.last_cpu_ns());
-            births.hand_over(stats, now);
+    auto close_interval = [&](bool list_now) {
+        TableWatch::Tick tick = watch.tick(list_now);
+        births.hand_over(stats, tick.now_ns);
+        if (tick.reconciled) {
+            reconciler->release_listing();
+            const ReconcileResult& r = *tick.reconciled;
             for (const SocketEntry& missed : r.timewait_missed) {
                 stats.birth(missed);
             }
             stats.missed_births(r.timewait_missed.size());
             corrections += r.timewait_missed.size() + r.early_deaths;
-            ended = std::move(r.timewait_ended);
-        } else {
-            source.drain();
-            now = monotonic_now_ns();
-            births.hand_over(stats, now);
         }
-        std::vector<TimewaitEnd> expired = table.expire_timewait(now, kExpiryGraceNs);
-        ended.insert(ended.end(), expired.begin(), expired.end());
-        for (const TimewaitEnd& end : ended) {
+        for (const TimewaitEnd& end : tick.ended()) {
             stats.death(end);
         }
-        return now;
+        return tick.now_ns;
     };
     auto listing_age_s = [&](std::uint64_t now) {
-        return static_cast<double>(now - schedule.last_listed_ns()) / 1e9;
+        return static_cast<double>(now - watch.schedule().last_listed_ns()) / 1e9;
     };
 
-    const std::uint64_t start_ns = reconciler.listed_at_ns();
+    const std::uint64_t start_ns = reconciler->listed_at_ns();
     std::uint64_t last_ns = start_ns;
     LoopOptions loop;
     loop.duration_s = config.duration_s;
     loop.tick_every = std::chrono::milliseconds(static_cast<long>(config.interval_s * 1000));
     loop.on_tick = [&] {
-        std::uint64_t now = close_interval(schedule.due(monotonic_now_ns()));
+        std::uint64_t now = close_interval(false);
         double span_s = static_cast<double>(now - last_ns) / 1e9;
         last_ns = now;
         TimewaitReport report = stats.interval_report(now, span_s, table, sysctls->read());
@@ -161,8 +150,10 @@ int run_command(const TimewaitConfig& config) {
         report.listing_age_s = listing_age_s(now);
         write(report);
     }
-    spdlog::info("{} timewait_corrections={}",
-                 loss_summary(events, tracer.losses(), source.malformed(), table), corrections);
+    spdlog::info(
+        "{} timewait_corrections={}",
+        loss_summary(events, tracer.losses(), source.malformed(), watch.found_by_listing(), table),
+        corrections);
     return exit_code::kOk;
 }
 

@@ -13,6 +13,7 @@
 #include "cli/reconciler.h"
 #include "cli/stop_signal.h"
 #include "core/socket_table.h"
+#include "core/table_watch.h"
 #include "kernel/ring_source.h"
 #include "kernel/tracer.h"
 #include "views/line_sink.h"
@@ -37,19 +38,21 @@ void print_snapshot(const SocketTable& table, const WallClock& clock, bool json,
 }  // namespace
 
 std::string event_loss_summary(std::uint64_t events, const KernelLosses& kernel,
-                               std::uint64_t malformed) {
+                               std::uint64_t malformed, std::uint64_t found_by_listing) {
     return fmt::format(
-        "events={} lost={} (ringbuf_full={} unrecovered={} malformed={}) recursion_misses={} "
-        "recovered={}",
-        events, kernel.lost() + malformed, kernel.ringbuf_full, kernel.unrecovered(), malformed,
-        kernel.recursion_misses, kernel.recovered);
+        "events={} lost={} (ringbuf_full={} unrecovered={} malformed={} found_by_listing={}) "
+        "recursion_misses={} recovered={}",
+        events, kernel.lost() + malformed + found_by_listing, kernel.ringbuf_full,
+        kernel.unrecovered(), malformed, found_by_listing, kernel.recursion_misses,
+        kernel.recovered);
 }
 
 std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::uint64_t malformed,
-                         const SocketTable& table) {
+                         std::uint64_t found_by_listing, const SocketTable& table) {
     return fmt::format("{} history_gaps={} sockets_seen={} sockets_live={} evicted={}",
-                       event_loss_summary(events, kernel, malformed), table.counters().gaps,
-                       table.counters().inserted, table.size(), table.counters().evictions);
+                       event_loss_summary(events, kernel, malformed, found_by_listing),
+                       table.counters().gaps, table.counters().inserted, table.size(),
+                       table.counters().evictions);
 }
 
 std::unique_ptr<LineSink> open_output(const TraceConfig& config) {
@@ -64,77 +67,6 @@ std::unique_ptr<LineSink> open_output(const TraceConfig& config) {
 }
 
 namespace {
-
-// Watches the counters once a second: warns when events are lost or the
-// table evicts, and reconciles the table after a loss or on its schedule.
-class Watchdog {
-  public:
-    // inferred: where the TIME_WAIT->CLOSE of each timewait socket found
-    // ended goes (the kernel reports none).
-    Watchdog(const Tracer& tracer, SocketTable& table, RingSource& source, Reconciler* reconciler,
-             double reconcile_s, std::function<void(const Transition&)> inferred)
-        : tracer_(tracer),
-          table_(table),
-          source_(source),
-          reconciler_(reconciler),
-          inferred_(std::move(inferred)),
-          reconcile_every_(std::chrono::duration_cast<Clock::duration>(
-              std::chrono::duration<double>(reconcile_s))),
-          next_reconcile_(Clock::now() + reconcile_every_) {}
-
-    void tick() {
-        KernelLosses losses = tracer_.losses();
-        const TableCounters& table = table_.counters();
-        bool lost_more = losses.lost() > last_.lost() || table.gaps > last_gaps_;
-        if (lost_more) {
-            spdlog::warn("events lost: ringbuf_full={} unrecovered={} history_gaps={}",
-                         losses.ringbuf_full, losses.unrecovered(), table.gaps);
-        }
-        if (table.evictions > last_evictions_) {
-            spdlog::warn("live table full at {} sockets: evicted {} idlest; raise --max-sockets",
-                         table_.capacity(), table.evictions - last_evictions_);
-        }
-        last_ = losses;
-        last_gaps_ = table.gaps;
-        last_evictions_ = table.evictions;
-
-        auto now = Clock::now();
-        if (reconciler_ != nullptr && (lost_more || now >= next_reconcile_)) {
-            ReconcileResult r = reconciler_->run(table_, source_);
-            reconciler_->release_listing();
-            for (const TimewaitEnd& end : r.timewait_ended) {
-                inferred_(timewait_end_transition(end));
-            }
-            if (r.total() > 0) {
-                spdlog::info("reconciled the live table: {} added, {} removed, {} fixed", r.added,
-                             r.removed, r.fixed);
-            }
-            next_reconcile_ = now + reconcile_every_;
-        }
-        // Timewait sockets no listing covers (other namespaces, or no
-        // reconciliation) end at their expiry.
-        auto grace = std::chrono::duration_cast<std::chrono::nanoseconds>(
-            (reconciler_ != nullptr ? reconcile_every_ : Clock::duration::zero()) +
-            std::chrono::seconds(2));
-        for (const TimewaitEnd& end : table_.expire_timewait(
-                 monotonic_now_ns(), static_cast<std::uint64_t>(grace.count()))) {
-            inferred_(timewait_end_transition(end));
-        }
-    }
-
-  private:
-    using Clock = std::chrono::steady_clock;
-    const Tracer& tracer_;
-    SocketTable& table_;
-    RingSource& source_;
-    Reconciler* reconciler_;
-    std::function<void(const Transition&)> inferred_;
-    Clock::duration reconcile_every_;
-    Clock::time_point next_reconcile_;
-    KernelLosses last_;
-    std::uint64_t last_gaps_ = 0;
-    std::uint64_t last_evictions_ = 0;
-};
 
 std::string reconcile_summary(const Reconciler* reconciler) {
     if (reconciler == nullptr) {
@@ -155,8 +87,8 @@ int run_command(const TraceConfig& config) {
     Tracer tracer(options);
     std::unique_ptr<Reconciler> reconciler;
     if (config.reconcile_s > 0) {
-        reconciler = open_reconciler(config.filters.netns,
-                                     SocketFilter{options.family, options.ports}, options.pid != 0);
+        reconciler = open_reconciler(
+            {config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0});
     }
     drop_all_capabilities(probe_bpf_after_drop([&] { return tracer.can_query(); }));
 
@@ -174,6 +106,9 @@ int run_command(const TraceConfig& config) {
     RingSource source(tracer.events_fd(), [&](const Transition& t) {
         ++events;
         SocketTable::Applied applied = table.apply(t);
+        if (reconciler) {
+            reconciler->observe(t, applied);
+        }
         write(t);
         if (applied.timewait_born) {
             write(*applied.timewait_born);  // marked inferred
@@ -188,9 +123,25 @@ int run_command(const TraceConfig& config) {
                  options.netns ? fmt::format(" in netns {}", options.netns) : std::string(),
                  tracer.describe());
 
-    // Ticks every 100 ms: a SIGUSR1 prints the live table; the watchdog and
+    // Where each timewait socket found ended goes: the kernel reports none.
+    TableWatch watch = watch_table(table, reconciler.get(), source, tracer,
+                                   reconcile_schedule(config.reconcile_s));
+    auto write_ends = [&](const TableWatch::Tick& tick) {
+        if (reconciler) {
+            reconciler->release_listing();
+        }
+        for (const TimewaitEnd& end : tick.ended()) {
+            write(timewait_end_transition(end));
+        }
+    };
+    auto summary = [&] {
+        return fmt::format("{} {}",
+                           loss_summary(events, tracer.losses(), source.malformed(),
+                                        watch.found_by_listing(), table),
+                           reconcile_summary(reconciler.get()));
+    };
+    // Ticks every 100 ms: a SIGUSR1 prints the live table; the watch and
     // --stats run every 10th tick.
-    Watchdog watchdog(tracer, table, source, reconciler.get(), config.reconcile_s, write);
     LoopOptions loop;
     loop.duration_s = config.duration_s;
     loop.tick_every = std::chrono::milliseconds(100);
@@ -202,21 +153,19 @@ int run_command(const TraceConfig& config) {
         if (++ticks % 10 != 0) {
             return;
         }
-        watchdog.tick();
+        write_ends(watch.tick());
         if (config.stats) {
-            spdlog::info("stats: {} {}",
-                         loss_summary(events, tracer.losses(), source.malformed(), table),
-                         reconcile_summary(reconciler.get()));
+            spdlog::info("stats: {}", summary());
         }
     };
     run_event_loop(source, *sink, loop);
-    if (reconciler) {
+    if (reconciler && !sink->broken()) {
         // The table at exit matches the kernel: whatever the stream missed
         // (an uncounted skip, say) shows up as a correction.
-        reconciler->run(table, source);
+        write_ends(watch.tick(true));
+        sink->flush();
     }
-    spdlog::info("{} {}", loss_summary(events, tracer.losses(), source.malformed(), table),
-                 reconcile_summary(reconciler.get()));
+    spdlog::info("{}", summary());
     return exit_code::kOk;
 }
 

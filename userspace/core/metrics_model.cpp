@@ -203,6 +203,8 @@ std::vector<MetricFamilyData> MetricsModel::snapshot() const {
     lost.samples.push_back({{{"cause", "ringbuf_full"}}, as_value(events_.ringbuf_full), nullptr});
     lost.samples.push_back({{{"cause", "recursion"}}, as_value(events_.unrecovered), nullptr});
     lost.samples.push_back({{{"cause", "malformed"}}, as_value(events_.malformed), nullptr});
+    lost.samples.push_back(
+        {{{"cause", "found_by_listing"}}, as_value(events_.found_by_listing), nullptr});
     out.push_back(std::move(lost));
     out.push_back(single("tcpscope_events_recovered_total",
                          "Transitions the kernel skipped in the main program and the backup "

@@ -62,6 +62,7 @@ struct EventCounts {
     std::uint64_t ringbuf_full = 0;
     std::uint64_t unrecovered = 0;  // recursion misses the backup program did not recover
     std::uint64_t malformed = 0;
+    std::uint64_t found_by_listing = 0;  // transitions only reconciliation showed missing
     std::uint64_t recovered = 0;
 };
 

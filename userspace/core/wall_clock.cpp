@@ -74,11 +74,23 @@ std::string WallClock::time_of_day(std::uint64_t monotonic_ns) const {
     return out;
 }
 
-std::uint64_t monotonic_now_ns() {
+namespace {
+
+std::uint64_t now_ns(clockid_t clock) {
     timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(clock, &ts);
     return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000ull +
            static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+}  // namespace
+
+std::uint64_t monotonic_now_ns() {
+    return now_ns(CLOCK_MONOTONIC);
+}
+
+std::uint64_t thread_cpu_now_ns() {
+    return now_ns(CLOCK_THREAD_CPUTIME_ID);
 }
 
 }  // namespace tcpscope

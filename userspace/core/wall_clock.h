@@ -52,4 +52,8 @@ class WallClock {
 // CLOCK_MONOTONIC now, in nanoseconds: the clock of the kernel's event stamps.
 std::uint64_t monotonic_now_ns();
 
+// CPU time this thread has used, in nanoseconds (what a kernel listing costs
+// shows here: the dump runs in our system call).
+std::uint64_t thread_cpu_now_ns();
+
 }  // namespace tcpscope

@@ -7,13 +7,14 @@
 #include <functional>
 #include <memory>
 
+#include "core/reconciler.h"  // EventDrain
 #include "core/transition.h"
 
 struct ring_buffer;
 
 namespace tcpscope {
 
-class RingSource {
+class RingSource : public EventDrain {
   public:
     using Handler = std::function<void(const Transition&)>;
 
@@ -26,7 +27,7 @@ class RingSource {
     // Waits up to timeout for a forced wake-up, then drains everything waiting
     // (records are submitted without per-event wake-ups). Returns records read.
     std::uint64_t poll(std::chrono::milliseconds timeout);
-    std::uint64_t drain();
+    std::uint64_t drain() override;
 
     std::uint64_t malformed() const { return malformed_; }
 

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/listed_socket.h"
+#include "core/reconciler.h"  // SocketLister
 #include "kernel/tracer.h"
 
 namespace tcpscope {
@@ -50,6 +51,24 @@ class SockDiag {
   private:
     int fd_ = -1;
     std::uint32_t seq_ = 0;
+};
+
+// What a Reconciler lists through: every TCP socket of one namespace.
+class SockDiagLister : public SocketLister {
+  public:
+    // with_info: tcp_info too (netstat's timers); throws ListingUnavailable
+    // when the kernel cannot list TCP sockets.
+    explicit SockDiagLister(const std::optional<std::string>& netns_path, bool with_info = false)
+        : diag_(netns_path), with_info_(with_info) {
+        diag_.check_tcp_listing();
+    }
+    void list_into(std::vector<ListedSocket>& out, int family) override {
+        diag_.dump_into(out, family, kAllStates, with_info_);
+    }
+
+  private:
+    SockDiag diag_;
+    bool with_info_;
 };
 
 }  // namespace tcpscope
