@@ -282,21 +282,49 @@ static __always_inline void submit(struct tcpscope_event *event)
     bpf_ringbuf_submit(event, waiting >= wakeup_bytes ? BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP);
 }
 
+/* regs is a trusted pointer under tp_btf: a direct load, no helper call. */
+static __always_inline long syscall_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+    return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+    return regs->syscallno;
+#else
+    return -1; /* synchronous failures are not captured on this architecture */
+#endif
+}
+
+/* Whether current is inside the connect() system call, where the kernel can
+ * tell (bpf_task_pt_regs, 5.15+: resolved at load, the call is dead code
+ * before). io_uring's connect and a fast-open sendmsg also enter SYN_SENT in
+ * process context but never return through connect(). Assumed where unknown. */
+static __always_inline bool in_connect_syscall(void)
+{
+    if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+        return true;
+    struct pt_regs *regs =
+        (struct pt_regs *)bpf_task_pt_regs((struct task_struct *)bpf_get_current_task_btf());
+    return regs && syscall_nr(regs) == connect_syscall_nr;
+}
+
 /* synfail: notes connect() outcomes for the connect() exit. Entering
- * SYN_SENT (only connect() or a fast-open sendmsg do, in process context) is
- * noted and not sent: attempts are counted at their outcome. A socket going
- * back to CLOSE with no error in process context while its connect() is
- * still running is connect() failing inside, before any SYN (EADDRNOTAVAIL
- * from the port search, say): the syscall exit reports it with its errno. A
- * refusal the connecting process handles itself (a RST queued to the socket's
- * backlog on loopback) carries sk_err and is sent as usual. True when the
- * event stays here. */
-static __always_inline bool synfail_hold_back(__u64 key, __u64 id, int newstate, int sk_err,
-                                              bool softirq, __u64 now)
+ * SYN_SENT in connect() is noted and not sent (attempts are counted at their
+ * outcome; other ways in are not noted: no connect() exit would ever read the
+ * note). A socket going back to CLOSE with no error in process context, no
+ * SYN sent, while its connect() is still running is connect() failing
+ * inside (EADDRNOTAVAIL from the port search, say): the syscall exit reports
+ * it with its errno. Once a SYN left, a close with no error is the process's
+ * own (a cancel), sent as usual; so is a refusal the connecting process
+ * handles itself (a RST queued to the socket's backlog on loopback), which
+ * carries sk_err. True when the event stays here. */
+static __always_inline bool synfail_hold_back(struct sock *sk, __u64 key, __u64 id, int newstate,
+                                              int sk_err, bool softirq, __u64 now)
 {
     if (!synfail_sync)
         return newstate == TCPSCOPE_SYN_SENT; /* nobody to tell at connect() exit */
     if (newstate == TCPSCOPE_SYN_SENT) {
+        if (!in_connect_syscall())
+            return true;
         struct connect_call call = {.entered_ns = now, .id = id, .state = CONNECT_PENDING};
         bpf_map_update_elem(&connect_calls, &key, &call, BPF_ANY);
         return true;
@@ -308,7 +336,8 @@ static __always_inline bool synfail_hold_back(__u64 key, __u64 id, int newstate,
         bpf_map_delete_elem(&connect_calls, &key); /* connected: connect() returns 0 */
         return false;
     }
-    if (!softirq && sk_err == 0 && call->state == CONNECT_PENDING) {
+    if (!softirq && sk_err == 0 && call->state == CONNECT_PENDING &&
+        BPF_CORE_READ((struct tcp_sock *)sk, segs_out) == 0) {
         call->state = CONNECT_FAILED_INSIDE;
         return true;
     }
@@ -687,7 +716,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
     }
 
     /* Before the filters: the connect() exit applies them to what it reports. */
-    if (synfail_mode && synfail_hold_back(key, next.id, newstate, e.sk_err, softirq, e.ts_ns))
+    if (synfail_mode && synfail_hold_back(sk, key, next.id, newstate, e.sk_err, softirq, e.ts_ns))
         return 0;
     e.id = next.id;
     e.pid = next.pid;
@@ -748,18 +777,6 @@ int BPF_PROG(recover_inet_sock_set_state, struct sock *sk, int oldstate, int new
 #define EISCONN 106
 #define ERESTARTSYS 512
 #define ERESTART_RESTARTBLOCK 516
-
-/* regs is a trusted pointer under tp_btf: a direct load, no helper call. */
-static __always_inline long syscall_nr(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-    return regs->orig_ax;
-#elif defined(__TARGET_ARCH_arm64)
-    return regs->syscallno;
-#else
-    return -1; /* synchronous failures are not captured on this architecture */
-#endif
-}
 
 /* connect() returns these without the attempt having failed: it goes on (or
  * already succeeded) in the background, or a signal interrupted the wait. */

@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <liburing.h>
+
 #include <map>
 #include <memory>
 #include <regex>
@@ -337,6 +339,90 @@ TEST_F(SynfailTest, CloseDuringSynSentIsCancelled) {
     json f = failure_to(kBlackholed, kPort);
     expect_async(f, pid, "CANCELLED");
     EXPECT_NEAR(f["syn_sent_us"].get<double>(), kWaitMs * 1000.0, 50'000.0) << f.dump();
+}
+
+// Two ways into SYN_SENT that never return through connect(): a fast-open
+// sendto() and io_uring's connect. Closed while the SYN goes unanswered,
+// each is the process's own cancel, reported as such (a note waiting for a
+// connect() exit would hold it back for good).
+void expect_one_cancel_after(const Events& failures, pid_t pid, double wait_us) {
+    ASSERT_EQ(failures.size(), 1u);
+    const json& f = failures.front();
+    EXPECT_EQ(f["reason"], "CANCELLED") << f.dump();
+    EXPECT_EQ(f["pid"], pid) << f.dump();
+    EXPECT_NEAR(f["syn_sent_us"].get<double>(), wait_us, 50'000.0) << f.dump();
+}
+
+sockaddr_in blackholed_address() {
+    sockaddr_in sin{};
+    sin.sin_family = AF_INET;
+    sin.sin_port = htons(kPort);
+    inet_pton(AF_INET, kBlackholed, &sin.sin_addr);
+    return sin;
+}
+
+TEST_F(SynfailTest, FastOpenCloseDuringSynSentIsCancelled) {
+    add_router();
+    ASSERT_EQ(client_->exec("sysctl -qw net.ipv4.tcp_fastopen=1"), 0);
+    start_tracer();
+    constexpr int kWaitMs = 200;
+    Child client(*client_, [&] {
+        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        sockaddr_in to = blackholed_address();
+        if (sendto(fd, "x", 1, MSG_FASTOPEN, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0 &&
+            errno != EINPROGRESS) {
+            return 1;
+        }
+        usleep(kWaitMs * 1000);
+        close(fd);
+        return 0;
+    });
+    pid_t pid = client.pid();
+    ASSERT_EQ(client.wait(), 0);
+    stop_tracer();
+    expect_one_cancel_after(failures_, pid, kWaitMs * 1000.0);
+}
+
+TEST_F(SynfailTest, IoUringConnectCloseDuringSynSentIsCancelled) {
+    add_router();
+    start_tracer();
+    constexpr int kWaitMs = 200;
+    Child client(*client_, [&] {
+        io_uring ring{};
+        if (io_uring_queue_init(4, &ring, 0) != 0) {
+            return 1;
+        }
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        sockaddr_in to = blackholed_address();
+        // The connect, cut short by a linked timeout: the socket stays in SYN_SENT.
+        io_uring_sqe* connect = io_uring_get_sqe(&ring);
+        io_uring_prep_connect(connect, fd, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+        connect->flags |= IOSQE_IO_LINK;
+        io_uring_sqe_set_data64(connect, 1);
+        __kernel_timespec timeout{0, kWaitMs * 1'000'000LL};
+        io_uring_prep_link_timeout(io_uring_get_sqe(&ring), &timeout, 0);
+        if (io_uring_submit(&ring) != 2) {
+            return 2;
+        }
+        int connect_result = 1;
+        for (int i = 0; i < 2; ++i) {
+            io_uring_cqe* cqe = nullptr;
+            if (io_uring_wait_cqe(&ring, &cqe) != 0) {
+                return 3;
+            }
+            if (cqe->user_data == 1) {
+                connect_result = cqe->res;
+            }
+            io_uring_cqe_seen(&ring, cqe);
+        }
+        close(fd);
+        io_uring_queue_exit(&ring);
+        return connect_result == -ECANCELED ? 0 : 10 + (-connect_result);
+    });
+    pid_t pid = client.pid();
+    ASSERT_EQ(client.wait(), 0);
+    stop_tracer();
+    expect_one_cancel_after(failures_, pid, kWaitMs * 1000.0);
 }
 
 TEST_F(SynfailTest, KilledBySsIsAbortedAndStaysWithTheConnector) {
