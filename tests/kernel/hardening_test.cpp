@@ -1,12 +1,17 @@
 // Hardening against the real kernel: least privilege after attach, losses
 // under a stalled consumer, bounded memory, hostile process names, and no BPF
 // objects left behind by a SIGKILL.
+#include <linux/capability.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
+
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -45,18 +50,83 @@ std::set<int> tcpscope_prog_ids() {
     return ids;
 }
 
-TEST(Hardening, NoCapabilitiesAfterAttachAndTracingStillWorks) {
+// Every thread of the process: /proc/PID/task/TID/status.
+std::vector<std::map<std::string, std::string>> thread_statuses(pid_t pid) {
+    std::vector<std::map<std::string, std::string>> out;
+    for (const auto& task :
+         std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        std::map<std::string, std::string> status;
+        std::ifstream in(task.path() / "status");
+        for (std::string line; std::getline(in, line);) {
+            auto colon = line.find(':');
+            if (colon != std::string::npos) {
+                std::string value = line.substr(colon + 1);
+                value.erase(0, value.find_first_not_of(" \t"));
+                status[line.substr(0, colon)] = value;
+            }
+        }
+        out.push_back(std::move(status));
+    }
+    return out;
+}
+
+std::string hex_caps(std::uint64_t bits) {
+    return fmt::format("{:016x}", bits);
+}
+
+// After attach every command runs as the unprivileged account in every
+// thread: no uid or gid 0, no group, no capability but the documented ones
+// (CAP_BPF before 5.19; netstat -p's two for reading other users' /proc),
+// an empty bounding set and no new privileges.
+TEST(Hardening, EveryCommandEndsUnprivilegedInEveryThread) {
+    TCPSCOPE_REQUIRE_BPF();
+    NetNamespace ns;
+    const TracerAccount account = tracer_account();
+    const std::uint64_t bpf = std::stoull(capabilities_kept_after_attach(), nullptr, 16);
+    const std::uint16_t port = free_loopback_port();
+    struct Case {
+        std::vector<std::string> args;
+        std::uint64_t caps;
+    };
+    const std::vector<Case> cases = {
+        {{"trace", "--json", "--netns", ns.path()}, bpf},
+        {{"synfail", "--json", "--netns", ns.path()}, bpf},
+        {{"timewait", "--json", "--netns", ns.path()}, bpf},
+        {{"serve", "--netns", ns.path(), "--metrics-addr", "127.0.0.1:" + std::to_string(port)},
+         bpf},
+        {{"netstat", "-tan", "-c", "1", "--netns", ns.path()}, bpf},
+        {{"netstat", "-tanp", "-c", "1", "--netns", ns.path()},
+         bpf | 1ull << CAP_SYS_PTRACE | 1ull << CAP_DAC_READ_SEARCH},
+    };
+    const std::string uid = fmt::format("{0}\t{0}\t{0}\t{0}", account.uid);
+    const std::string gid = fmt::format("{0}\t{0}\t{0}\t{0}", account.gid);
+    for (const Case& c : cases) {
+        const std::string name = c.args[0] + " " + c.args[1];
+        TracerProcess tracer(c.args);
+        ASSERT_TRUE(tracer.wait_ready()) << name;
+        const auto threads = thread_statuses(tracer.pid());
+        EXPECT_GE(threads.size(), c.args[0] == "serve" ? 2u : 1u) << name << ": the HTTP threads";
+        for (auto status : threads) {
+            EXPECT_EQ(status["Uid"], uid) << name << " thread " << status["Pid"];
+            EXPECT_EQ(status["Gid"], gid) << name << " thread " << status["Pid"];
+            EXPECT_EQ(status["Groups"], "") << name;
+            EXPECT_EQ(status["CapEff"], hex_caps(c.caps)) << name << " thread " << status["Pid"];
+            EXPECT_EQ(status["CapPrm"], hex_caps(c.caps)) << name << " thread " << status["Pid"];
+            EXPECT_EQ(status["CapInh"], hex_caps(0)) << name;
+            EXPECT_EQ(status["CapAmb"], hex_caps(0)) << name;
+            EXPECT_EQ(status["CapBnd"], hex_caps(c.caps)) << name;
+            EXPECT_EQ(status["NoNewPrivs"], "1") << name;
+        }
+        TracerRun run = tracer.stop();
+        EXPECT_EQ(run.exit_status, 0) << name << ": " << run.stderr_text;
+    }
+}
+
+TEST(Hardening, TracingStillWorksUnprivileged) {
     TCPSCOPE_REQUIRE_BPF();
     NetNamespace ns;
     TracerProcess tracer({"trace", "--json", "--netns", ns.path()});
     ASSERT_TRUE(tracer.wait_ready());
-    auto status = proc_status(tracer.pid());
-    EXPECT_EQ(status["CapEff"], capabilities_kept_after_attach());
-    EXPECT_EQ(status["CapPrm"], capabilities_kept_after_attach());
-    EXPECT_EQ(status["CapInh"], "0000000000000000");
-    EXPECT_EQ(status["CapAmb"], "0000000000000000");
-    EXPECT_EQ(status["NoNewPrivs"], "1");
-
     Child c(ns, [] { return connect_to(AF_INET, "127.0.0.1", 9) == -ECONNREFUSED ? 0 : 1; });
     ASSERT_EQ(c.wait(), 0);
     std::this_thread::sleep_for(std::chrono::milliseconds(150));
@@ -70,6 +140,80 @@ TEST(Hardening, NoCapabilitiesAfterAttachAndTracingStillWorks) {
     const bool kept = capabilities_kept_after_attach() != "0000000000000000";
     EXPECT_EQ(run.stderr_text.find("CAP_BPF stays after attach") != std::string::npos, kept)
         << "one line says when CAP_BPF stays: " << run.stderr_text;
+}
+
+// As the systemd unit starts it: the service user, with CAP_BPF and
+// CAP_PERFMON ambient and nothing else. serve attaches, serves, and drops
+// both (CAP_BPF stays before 5.19) in every thread.
+TEST(Hardening, StartsAsTheServiceUserWithTwoAmbientCapabilities) {
+    TCPSCOPE_REQUIRE_BPF();
+    const TracerAccount account = tracer_account();
+    const std::uint16_t port = free_loopback_port();
+    TracerProcess serve({"serve", "--metrics-addr", "127.0.0.1:" + std::to_string(port)},
+                        {"setpriv", "--reuid=" + std::to_string(account.uid),
+                         "--regid=" + std::to_string(account.gid), "--clear-groups",
+                         "--inh-caps=-all,+bpf,+perfmon", "--ambient-caps=-all,+bpf,+perfmon",
+                         "--bounding-set=-all,+bpf,+perfmon"});
+    ASSERT_TRUE(serve.wait_ready());
+    EXPECT_TRUE(http_get(port, "/metrics")) << "serving";
+    const std::string kept = capabilities_kept_after_attach();
+    for (auto status : thread_statuses(serve.pid())) {
+        EXPECT_EQ(status["Uid"], fmt::format("{0}\t{0}\t{0}\t{0}", account.uid));
+        EXPECT_EQ(status["CapEff"], kept) << "thread " << status["Pid"];
+        EXPECT_EQ(status["CapPrm"], kept) << "thread " << status["Pid"];
+        EXPECT_EQ(status["CapAmb"], hex_caps(0)) << "thread " << status["Pid"];
+        EXPECT_EQ(status["NoNewPrivs"], "1");
+    }
+    TracerRun run = serve.stop();
+    EXPECT_EQ(run.exit_status, 0) << run.stderr_text;
+}
+
+TEST(Hardening, AnUnknownUserIsAUsageError) {
+    TracerProcess tracer({"trace", "--user", "no-such-user-here"});
+    TracerRun run = tracer.wait_exit();
+    EXPECT_EQ(run.exit_status, 2);
+    EXPECT_NE(run.stderr_text.find("--user: no such user 'no-such-user-here'"), std::string::npos)
+        << run.stderr_text;
+}
+
+// -o: never through a symbolic link (exit 2, nothing written where it
+// points); a new file is 0600 and the account's; rotation after the switch
+// works in a directory the account owns.
+TEST(Hardening, OutputFilesAreSafeAndRotateAfterTheSwitch) {
+    TCPSCOPE_REQUIRE_BPF();
+    NetNamespace ns;
+    const std::string dir = directory_owned_by_tracer();
+    const TracerAccount account = tracer_account();
+    const std::string link = dir + "/link.jsonl";
+    ASSERT_EQ(symlink("/etc/tcpscope-must-not-exist", link.c_str()), 0);
+    TracerRun refused = TracerProcess({"trace", "--json", "-o", link}).wait_exit();
+    EXPECT_EQ(refused.exit_status, 2) << refused.stderr_text;
+    EXPECT_NE(refused.stderr_text.find("symbolic link"), std::string::npos) << refused.stderr_text;
+    EXPECT_FALSE(std::filesystem::exists("/etc/tcpscope-must-not-exist"));
+
+    const std::string out = dir + "/trace.jsonl";
+    TracerProcess tracer({"trace", "--json", "--netns", ns.path(), "-o", out, "--rotate-size",
+                          "4096", "--rotate-count", "2"});
+    ASSERT_TRUE(tracer.wait_ready());
+    Child clients(ns, [] {
+        for (int i = 0; i < 60; ++i) {
+            if (connect_to(AF_INET, "127.0.0.1", 9) != -ECONNREFUSED) {
+                return 1;
+            }
+        }
+        return 0;
+    });
+    ASSERT_EQ(clients.wait(), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    TracerRun run = tracer.stop();
+    EXPECT_EQ(run.exit_status, 0) << run.stderr_text;
+    for (const std::string& file : {out, dir + "/trace.1.jsonl", dir + "/trace.2.jsonl"}) {
+        struct stat st {};
+        ASSERT_EQ(stat(file.c_str(), &st), 0) << file << " (rotated after the switch)";
+        EXPECT_EQ(st.st_uid, account.uid) << file;
+        EXPECT_EQ(st.st_mode & 0777, 0600u) << file;
+    }
+    std::filesystem::remove_all(dir);
 }
 
 TEST(Hardening, HostileProcessNamesAreEscaped) {

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pwd.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -199,7 +200,7 @@ bool Gate::wait(std::chrono::milliseconds timeout) {
     return read(fds_[0], &byte, 1) == 1;
 }
 
-TracerProcess::TracerProcess(std::vector<std::string> args) {
+TracerProcess::TracerProcess(std::vector<std::string> args, std::vector<std::string> launcher) {
     int out[2];
     int err[2];
     if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
@@ -211,13 +212,16 @@ TracerProcess::TracerProcess(std::vector<std::string> args) {
         dup2(out[1], STDOUT_FILENO);
         dup2(err[1], STDERR_FILENO);
         std::vector<char*> argv;
+        for (auto& a : launcher) {
+            argv.push_back(a.data());
+        }
         std::string binary = tcpscope_binary();
         argv.push_back(binary.data());
         for (auto& a : args) {
             argv.push_back(a.data());
         }
         argv.push_back(nullptr);
-        execv(binary.c_str(), argv.data());
+        execvp(argv[0], argv.data());
         _exit(127);
     }
     close(out[1]);
@@ -325,6 +329,27 @@ TracerRun TracerProcess::collect(std::chrono::seconds timeout) {
         }
     }
     return run;
+}
+
+TracerAccount tracer_account() {
+    for (const char* name : {"tcpscope", "nobody"}) {
+        if (const passwd* pw = getpwnam(name)) {
+            return {pw->pw_uid, pw->pw_gid};
+        }
+    }
+    throw std::runtime_error("neither a tcpscope nor a nobody user");
+}
+
+std::string directory_owned_by_tracer() {
+    char dir[] = "/tmp/tcpscope-out-XXXXXX";
+    if (mkdtemp(dir) == nullptr) {
+        throw std::runtime_error("mkdtemp failed");
+    }
+    TracerAccount account = tracer_account();
+    if (chown(dir, account.uid, account.gid) != 0) {
+        throw std::runtime_error("chown of the output directory failed");
+    }
+    return dir;
 }
 
 int listen_on(int family, const char* addr, std::uint16_t port, bool reuseport) {

@@ -93,7 +93,9 @@ struct TracerRun {
 // tcpscope as a child process, stdout and stderr captured.
 class TracerProcess {
   public:
-    explicit TracerProcess(std::vector<std::string> args);
+    // launcher: a command that runs tcpscope (exec'ing it, so the pid
+    // stays), e.g. setpriv with other credentials.
+    explicit TracerProcess(std::vector<std::string> args, std::vector<std::string> launcher = {});
     ~TracerProcess();
 
     // Waits for the "tracing" line on stderr; false if the tracer exited first.
@@ -129,6 +131,16 @@ std::string capabilities_kept_after_attach();
 
 // stdout of a shell command (sh -c), whatever its exit status.
 std::string run_shell(const std::string& command);
+
+// The user tcpscope switches to after attach by default (`tcpscope`, else
+// `nobody`), and a fresh directory (under /tmp) it owns, for output files
+// it must rotate or reopen after the switch. The caller removes it.
+struct TracerAccount {
+    uid_t uid = 0;
+    gid_t gid = 0;
+};
+TracerAccount tracer_account();
+std::string directory_owned_by_tracer();
 
 // Socket helpers for forked peers. They abort the child (exit 100+) on error,
 // which the test sees as a non-zero exit status.

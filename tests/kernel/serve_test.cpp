@@ -47,9 +47,7 @@ class ServeTest : public ::testing::Test {
         ns_ = std::make_unique<NetNamespace>();
         port_ = free_loopback_port();
         ASSERT_NE(port_, 0);
-        char dir[] = "/tmp/tcpscope-serve-XXXXXX";
-        ASSERT_NE(mkdtemp(dir), nullptr);
-        dir_ = dir;
+        dir_ = directory_owned_by_tracer();  // reopened after the user switch
         log_ = dir_ + "/transitions.jsonl";
         serve_ = std::make_unique<TracerProcess>(std::vector<std::string>{
             "serve", "--netns", ns_->path(), "--metrics-addr", "127.0.0.1:" + std::to_string(port_),
@@ -253,6 +251,31 @@ TEST_F(ServeTest, SighupReopensTheLogMovedAway) {
     };
     EXPECT_EQ(failures_in(moved), 1);
     EXPECT_EQ(failures_in(log_), 1);
+}
+
+// Running as the unprivileged account, serve cannot write a root-owned 0644
+// file: a SIGHUP after the log was replaced by one fails to open it, says
+// so, and the log open before takes the next lines.
+TEST_F(ServeTest, ARootOwnedFileAtTheLogPathIsNotWritableAfterTheSwitch) {
+    const std::string moved = log_ + ".old";
+    std::filesystem::rename(log_, moved);
+    { std::ofstream root_file(log_); }
+    ASSERT_EQ(chown(log_.c_str(), 0, 0), 0);
+    ASSERT_EQ(chmod(log_.c_str(), 0644), 0);
+    kill(serve_->pid(), SIGHUP);
+    usleep(300'000);
+    Child refused(*ns_, [] {
+        return connect_to(AF_INET, "127.0.0.1", kClosedPort) == -ECONNREFUSED ? 0 : 1;
+    });
+    ASSERT_EQ(refused.wait(), 0);
+    scrape_until("tcpscope_connect_failures_total", {{"reason", "ECONNREFUSED"}}, 1);
+    TracerRun run = serve_->stop();
+    EXPECT_EQ(run.exit_status, 0) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find("Permission denied"), std::string::npos) << run.stderr_text;
+    EXPECT_NE(run.stderr_text.find("still writing to the file open before"), std::string::npos)
+        << run.stderr_text;
+    EXPECT_EQ(std::filesystem::file_size(log_), 0u) << "the root-owned file was written";
+    EXPECT_FALSE(json_lines(moved).empty());
 }
 
 }  // namespace

@@ -38,6 +38,15 @@ TEST(JsonEscape, KeepsValidUtf8AndEscapesInvalidBytes) {
     EXPECT_EQ(json_body("\xed\xa0\x80"), "\\u00ed\\u00a0\\u0080");  // surrogate
 }
 
+TEST(JsonEscape, C1ControlsAreEscapedThoughValidUtf8) {
+    // U+009B is CSI: a terminal showing the raw JSON would act on it.
+    EXPECT_EQ(json_body("a\xc2\x9b"
+                        "2Jb"),
+              "a\\u009b2Jb");
+    EXPECT_EQ(json_body("\xc2\x80\xc2\x9f"), "\\u0080\\u009f");
+    EXPECT_EQ(json_body("\xc2\xa0"), "\xc2\xa0") << "U+00A0 is no control";
+}
+
 TEST(JsonObject, BuildsFieldsInOrder) {
     JsonObject j;
     j.field("s", "x").field("n", -3).field("u", std::uint64_t{7}).field("b", true).null_field("z");

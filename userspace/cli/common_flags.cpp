@@ -73,6 +73,10 @@ CLI::Option* add_reconcile_option(CLI::App& cmd, double& seconds, const std::str
 
 void TuningFlags::add_to(CLI::App& cmd) {
     cmd.add_flag("-v,--verbose", values.verbose, "debug diagnostics, including libbpf's");
+    cmd.add_option("--user", values.user,
+                   "the user to run as once attached (default: tcpscope if it exists, else "
+                   "nobody)")
+        ->type_name("NAME");
     cmd.add_option("--max-sockets", values.max_sockets,
                    "sockets the live table (and the kernel's cache) can hold")
         ->check(CLI::Range(1024u, 1u << 24));

@@ -28,6 +28,9 @@ struct TracerTuning {
     bool verbose = false;
     std::uint32_t max_sockets = 262144;
     std::uint32_t ringbuf_bytes = 16u << 20;
+    // Who the command runs as once attached (--user); empty: the default
+    // account (see account_for()).
+    std::optional<std::string> user;
 };
 
 struct TraceConfig {

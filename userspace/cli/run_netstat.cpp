@@ -95,6 +95,7 @@ class ContinuousNetstat {
   public:
     explicit ContinuousNetstat(const NetstatConfig& config)
         : config_(config),
+          account_(account_for(config.tuning.user)),
           reconciler_(make_reconciler(
               {config.netns, SocketFilter{config.family, {}}, false, config.flags.timers})),
           tracer_(make_options(config, reconciler_->netns())),
@@ -105,10 +106,14 @@ class ContinuousNetstat {
 
     int run(LineSink& sink) {
         // Attached, and the listing socket is open: nothing below needs a
-        // capability, except -p reading other users' /proc/PID/fd.
-        if (!config_.flags.programs) {
-            drop_all_capabilities(probe_bpf_after_drop([this] { return tracer_.can_query(); }));
+        // capability, except -p reading other users' /proc/PID/fd (ptrace
+        // access to the process, and search of its 0500 fd directory).
+        std::vector<cap_value_t> keep;
+        if (config_.flags.programs) {
+            keep = {CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
         }
+        drop_privileges_after_attach(
+            account_, [this] { return tracer_.can_query(); }, keep);
         reconciler_->seed(table_, source_);
         spdlog::info("tracing TCP state transitions in netns {}; {} sockets seeded; {}",
                      reconciler_->netns(), table_.size(), tracer_.describe());
@@ -172,6 +177,7 @@ class ContinuousNetstat {
     }
 
     const NetstatConfig& config_;
+    Account account_;
     std::unique_ptr<Reconciler> reconciler_;
     Tracer tracer_;
     SocketTable table_;

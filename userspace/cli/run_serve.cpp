@@ -3,6 +3,7 @@
 #include <chrono>
 #include <memory>
 #include <stdexcept>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -35,10 +36,10 @@ namespace {
 // is kept and the failure logged.
 class ServeLog : public LineSink {
   public:
-    explicit ServeLog(const ServeConfig& config) {
+    ServeLog(const ServeConfig& config, const FileOwner& owner) {
         if (config.log_path) {
-            options_ =
-                FileSinkOptions{*config.log_path, config.log_rotate_bytes, config.log_rotate_files};
+            options_ = FileSinkOptions{*config.log_path, config.log_rotate_bytes,
+                                       config.log_rotate_files, owner};
             try {
                 sink_ = make_file_sink(*options_);
             } catch (const std::runtime_error& e) {
@@ -79,6 +80,27 @@ class ServeLog : public LineSink {
     std::unique_ptr<LineSink> sink_;
 };
 
+// The exporter, started by a short-lived thread holding only `keep`: the
+// HTTP threads it creates inherit that thread's capabilities.
+std::unique_ptr<MetricsExporter> start_exporter(const std::string& address,
+                                                const std::vector<cap_value_t>& keep) {
+    std::unique_ptr<MetricsExporter> exporter;
+    std::exception_ptr failure;
+    std::thread starter([&] {
+        try {
+            drop_thread_capabilities(BpfAfterDrop::NeedsNothing, keep);
+            exporter = std::make_unique<MetricsExporter>(address);
+        } catch (...) {
+            failure = std::current_exception();
+        }
+    });
+    starter.join();
+    if (failure) {
+        std::rethrow_exception(failure);
+    }
+    return exporter;
+}
+
 std::string netns_note(std::uint32_t netns) {
     return netns ? fmt::format(" in netns {}", netns) : std::string();
 }
@@ -86,9 +108,10 @@ std::string netns_note(std::uint32_t netns) {
 }  // namespace
 
 int run_command(const ServeConfig& config) {
+    const Account account = account_for(config.tuning.user);
     install_reopen_handler();
     TracerOptions options = tracer_options(config.filters, config.tuning);
-    ServeLog log(config);
+    ServeLog log(config, file_owner(account));
     Tracer tracer(options);
     std::unique_ptr<Reconciler> reconciler;
     std::unique_ptr<TimewaitSysctls> sysctls;
@@ -99,12 +122,18 @@ int run_command(const ServeConfig& config) {
                       ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
                       : std::make_unique<TimewaitSysctls>();
     }
-    // The exposer's threads inherit the capabilities left when it starts:
-    // none, or for a port below 1024 only the right to bind it.
+    // The user switch first, single-threaded, so the exporter's threads start
+    // as that user with no new privileges; they are started by a thread of
+    // their own holding no capability but, for a port below 1024, the right
+    // to bind it, and they inherit exactly that (never CAP_BPF).
     const BpfAfterDrop bpf = probe_bpf_after_drop([&] { return tracer.can_query(); });
-    drop_capabilities_for_listener(metrics_port(config.metrics_addr), bpf);
-    MetricsExporter exporter(config.metrics_addr);
-    drop_all_capabilities(bpf);
+    std::vector<cap_value_t> bind_low_port;
+    if (metrics_port(config.metrics_addr) < 1024) {
+        bind_low_port.push_back(CAP_NET_BIND_SERVICE);
+    }
+    become_unprivileged(account, bpf, bind_low_port);
+    std::unique_ptr<MetricsExporter> exporter = start_exporter(config.metrics_addr, bind_low_port);
+    drop_thread_capabilities(bpf);
 
     SocketTable table(config.tuning.max_sockets);
     MetricsModel model(config.top_n);
@@ -157,13 +186,13 @@ int run_command(const ServeConfig& config) {
         KernelLosses losses = tracer.losses();
         model.set_events({events, losses.ringbuf_full, losses.unrecovered(), source.malformed(),
                           watch.found_by_listing(), losses.recovered});
-        exporter.publish(model);
+        exporter->publish(model);
     };
     model.set_table(table);
     publish();
 
     std::string where = config.metrics_addr;
-    if (std::vector<int> ports = exporter.listening_ports(); !ports.empty()) {
+    if (std::vector<int> ports = exporter->listening_ports(); !ports.empty()) {
         where = config.metrics_addr.substr(0, config.metrics_addr.rfind(':') + 1) +
                 std::to_string(ports.front());
     }

@@ -46,13 +46,14 @@ class SummaryPrinter {
 }  // namespace
 
 int run_command(const SynfailConfig& config) {
+    const Account account = account_for(config.tuning.user);
     TracerOptions options = tracer_options(config.filters, config.tuning);
     options.synfail = true;
     options.connect_exit = config.sync;
     std::unique_ptr<LineSink> sink = make_stdout_sink();
 
     Tracer tracer(options);
-    drop_all_capabilities(probe_bpf_after_drop([&] { return tracer.can_query(); }));
+    drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
     SynfailFormatter formatter(WallClock::from_system());
     SummaryPrinter printer(formatter, *sink, config.json);
     SynfailSummary interval;

@@ -48,6 +48,7 @@ class PendingBirths {
 }  // namespace
 
 int run_command(const TimewaitConfig& config) {
+    const Account account = account_for(config.tuning.user);
     TracerOptions options = tracer_options(config.filters, config.tuning);
     options.timewait = true;  // only TIME_WAIT births cross the ring buffer
     // One namespace: the one the listing covers.
@@ -61,7 +62,7 @@ int run_command(const TimewaitConfig& config) {
             : std::make_unique<TimewaitSysctls>();
     std::unique_ptr<LineSink> sink = make_stdout_sink();
     Tracer tracer(options);
-    drop_all_capabilities(probe_bpf_after_drop([&] { return tracer.can_query(); }));
+    drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
 
     SocketTable table(config.tuning.max_sockets);
     table.set_sparse(true);  // history_gaps stays 0: losses show in the kernel counters

@@ -55,12 +55,13 @@ std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::
                        table.counters().evictions);
 }
 
-std::unique_ptr<LineSink> open_output(const TraceConfig& config) {
+std::unique_ptr<LineSink> open_output(const TraceConfig& config, const FileOwner& owner) {
     if (!config.output_path) {
         return make_stdout_sink();
     }
     try {
-        return make_file_sink({*config.output_path, config.rotate_bytes, config.rotate_files});
+        return make_file_sink(
+            {*config.output_path, config.rotate_bytes, config.rotate_files, owner});
     } catch (const std::runtime_error& e) {
         throw std::invalid_argument(std::string("-o: ") + e.what());  // a usage error: exit 2
     }
@@ -80,9 +81,10 @@ std::string reconcile_summary(const Reconciler* reconciler) {
 }  // namespace
 
 int run_command(const TraceConfig& config) {
+    const Account account = account_for(config.tuning.user);
     install_snapshot_handler();
     TracerOptions options = tracer_options(config.filters, config.tuning);
-    std::unique_ptr<LineSink> sink = open_output(config);
+    std::unique_ptr<LineSink> sink = open_output(config, file_owner(account));
 
     Tracer tracer(options);
     std::unique_ptr<Reconciler> reconciler;
@@ -90,7 +92,7 @@ int run_command(const TraceConfig& config) {
         reconciler = open_reconciler(
             {config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0});
     }
-    drop_all_capabilities(probe_bpf_after_drop([&] { return tracer.can_query(); }));
+    drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
 
     SocketTable table(config.tuning.max_sockets);
     WallClock formatter_clock = WallClock::from_system();

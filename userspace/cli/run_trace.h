@@ -27,6 +27,8 @@ std::string event_loss_summary(std::uint64_t events, const KernelLosses& kernel,
 std::string loss_summary(std::uint64_t events, const KernelLosses& kernel, std::uint64_t malformed,
                          std::uint64_t found_by_listing, const SocketTable& table);
 
-std::unique_ptr<LineSink> open_output(const TraceConfig& config);
+// -o's file (given to `owner`, who rotates it after the switch), or stdout.
+struct FileOwner;
+std::unique_ptr<LineSink> open_output(const TraceConfig& config, const FileOwner& owner);
 
 }  // namespace tcpscope

@@ -79,7 +79,14 @@ void append_json_string_body(std::string& out, std::string_view raw) {
             out += static_cast<char>(b);
             ++i;
         } else if (std::size_t len = utf8_sequence_length(raw, i); len > 0) {
-            out.append(raw.substr(i, len));
+            const auto second = static_cast<unsigned char>(raw[i + 1]);
+            if (len == 2 && b == 0xC2 && second <= 0x9F) {
+                // C1 controls (U+0080-U+009F): valid UTF-8, but terminals
+                // act on them (0x9B is CSI) when a reader prints the JSON.
+                out += fmt::format("\\u{:04x}", second);
+            } else {
+                out.append(raw.substr(i, len));
+            }
             i += len;
         } else {
             out += fmt::format("\\u{:04x}", b);

@@ -2,8 +2,11 @@
 // spdlog's file sinks. Diagnostics never go through here.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -20,13 +23,25 @@ class LineSink {
 
 std::unique_ptr<LineSink> make_stdout_sink();
 
+// Who the process ends as: a file it creates is given to that user, and a
+// rotation needs the file's directory writable by it.
+struct FileOwner {
+    uid_t uid = 0;
+    gid_t gid = 0;
+    std::string name;
+};
+
 struct FileSinkOptions {
     std::string path;
     std::size_t rotate_bytes = 0;  // 0: never rotate
     std::size_t rotate_files = 3;
+    std::optional<FileOwner> owner;
 };
 
-// Throws std::runtime_error naming the path when it cannot be opened.
+// Opens (creating it 0600, never through a symbolic link) the file at
+// options.path. Throws std::runtime_error naming the path when it cannot be
+// opened, is a symbolic link, or is to rotate in a directory the owner
+// cannot write.
 std::unique_ptr<LineSink> make_file_sink(const FileSinkOptions& options);
 
 // Collects lines in memory; for tests.
