@@ -46,6 +46,7 @@ const volatile __u64 wakeup_bytes = 1 << 20;
 struct socket_info {
     __u64 entered_ns; /* when it entered its current state */
     __u64 id;         /* what userspace knows it by: its cookie (see socket_id_for) */
+    __u64 cgroup;     /* owner's cgroup v2 id, learned with the owner; 0 unknown */
     __u32 pid;        /* owner tgid, 0 unknown */
     __u16 owner_flags;
     __u16 role_flags; /* timewait: TCPSCOPE_F_ROLE_*, from the first transition */
@@ -53,6 +54,7 @@ struct socket_info {
 };
 
 struct owner {
+    __u64 cgroup;
     __u32 pid;
     __u32 pad;
     char comm[TCPSCOPE_COMM_LEN];
@@ -116,6 +118,7 @@ struct listen_addr {
 #define LISTENERS_PER_ADDR 4
 struct addr_listeners {
     __u64 id[LISTENERS_PER_ADDR]; /* 0: free slot */
+    __u64 cgroup;                  /* of the first listener */
     __u32 pid[LISTENERS_PER_ADDR];
     char comm[TCPSCOPE_COMM_LEN];  /* of the first listener */
     __u32 overflow;                /* more listeners than slots: owner unknown */
@@ -411,7 +414,7 @@ static __always_inline void register_listener(struct sock *sk, __u64 id, __u32 n
                                               __u16 family, __u16 port,
                                               const struct socket_info *owner)
 {
-    struct owner who = {.pid = owner->pid};
+    struct owner who = {.cgroup = owner->cgroup, .pid = owner->pid};
     copy_comm(who.comm, owner->comm);
     bpf_map_update_elem(&listeners, &id, &who, BPF_ANY);
     if (!port)
@@ -423,6 +426,7 @@ static __always_inline void register_listener(struct sock *sk, __u64 id, __u32 n
         struct addr_listeners fresh = {};
         fresh.id[0] = id;
         fresh.pid[0] = owner->pid;
+        fresh.cgroup = owner->cgroup;
         copy_comm(fresh.comm, owner->comm);
         bpf_map_update_elem(&listener_addrs, &key, &fresh, BPF_ANY);
         return;
@@ -497,6 +501,7 @@ static __always_inline bool listener_owner_of_child(struct sock *sk, __u32 netns
     if (!pid)
         return false;
     who->pid = pid;
+    who->cgroup = at->cgroup;
     copy_comm(who->comm, at->comm);
     return true;
 }
@@ -506,6 +511,7 @@ struct emitted {
     __u64 ts_ns;
     __u64 id;
     __u64 dur_ns;
+    __u64 cgroup;
     __u32 netns;
     __u32 pid;
     __s32 sk_err;
@@ -531,6 +537,7 @@ static __always_inline void emit(struct sock *sk, const struct emitted *e, const
     event->ts_ns = e->ts_ns;
     event->cookie = e->id;
     event->dur_ns = e->dur_ns;
+    event->cgroup_id = e->cgroup;
     if (e->family == AF_INET6) {
         BPF_CORE_READ_INTO(&event->saddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
         BPF_CORE_READ_INTO(&event->daddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
@@ -586,6 +593,7 @@ static __always_inline struct socket_info *adopt_child(struct sock *sk, __u64 *k
     struct socket_info info = {.entered_ns = child->born_ns};
     info.id = socket_id_for(sk, *key);
     info.pid = child->owner.pid;
+    info.cgroup = child->owner.cgroup;
     copy_comm(info.comm, child->owner.comm);
     info.owner_flags = child->flags & TCPSCOPE_F_OWNER_LISTENER;
     info.role_flags = tcpscope_role_of_first(TCPSCOPE_LISTEN, TCPSCOPE_SYN_RECV);
@@ -596,6 +604,7 @@ static __always_inline struct socket_info *adopt_child(struct sock *sk, __u64 *k
         birth.dur_ns = 0;
         birth.sk_err = 0;
         birth.pid = info.pid;
+        birth.cgroup = info.cgroup;
         birth.flags = child->flags;
         birth.oldstate = TCPSCOPE_LISTEN;
         birth.newstate = TCPSCOPE_SYN_RECV;
@@ -665,6 +674,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
     switch (tcpscope_choose_owner(softirq, oldstate, newstate, e.sk_err, cached && cached->pid, 0)) {
     case TCPSCOPE_OWNER_FROM_CURRENT:
         next.pid = bpf_get_current_pid_tgid() >> 32;
+        next.cgroup = bpf_get_current_cgroup_id();
         bpf_get_current_comm(next.comm, sizeof(next.comm));
         next.owner_flags = TCPSCOPE_F_OWNER_CURRENT;
         flags |= TCPSCOPE_F_OWNER_CURRENT;
@@ -673,6 +683,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         if (!cached)
             break; /* the verifier wants the check it cannot infer */
         next.pid = cached->pid;
+        next.cgroup = cached->cgroup;
         copy_comm(next.comm, cached->comm);
         next.owner_flags = cached->owner_flags;
         /* A remembered current-named owner is reported as cached; an owner
@@ -720,6 +731,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
         return 0;
     e.id = next.id;
     e.pid = next.pid;
+    e.cgroup = next.cgroup;
     e.flags = flags;
     emit(sk, &e, next.comm);
     return 0;
@@ -882,6 +894,7 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
     bpf_get_current_comm(event->comm, sizeof(event->comm));
     event->netns = netns;
     event->pid = pid;
+    event->cgroup_id = bpf_get_current_cgroup_id();
     event->sk_err = (__s32)err;
     event->sport = sport;
     event->newstate = TCPSCOPE_CLOSE;

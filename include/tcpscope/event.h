@@ -62,6 +62,7 @@ struct tcpscope_event {
     __u64 cookie;                  /* socket cookie, never reused while booted (or a
                                       TCPSCOPE_SYNTHETIC_ID id) */
     __u64 dur_ns;                  /* time in oldstate; valid only with TCPSCOPE_F_DUR_KNOWN */
+    __u64 cgroup_id;               /* owner's cgroup v2 id (learned with the owner), 0 unknown */
     __u8 saddr[TCPSCOPE_ADDR_LEN]; /* IPv4 in the first 4 bytes */
     __u8 daddr[TCPSCOPE_ADDR_LEN];
     char comm[TCPSCOPE_COMM_LEN]; /* owner's comm, "" when unknown */

@@ -107,11 +107,14 @@ TEST(Hardening, EveryCommandEndsUnprivilegedInEveryThread) {
         const auto threads = thread_statuses(tracer.pid());
         EXPECT_GE(threads.size(), c.args[0] == "serve" ? 2u : 1u) << name << ": the HTTP threads";
         for (auto status : threads) {
+            // CAP_BPF, where it stays, only in the thread that reads the maps.
+            const bool main = status["Pid"] == std::to_string(tracer.pid());
+            const std::string caps = hex_caps(main ? c.caps : c.caps & ~bpf);
             EXPECT_EQ(status["Uid"], uid) << name << " thread " << status["Pid"];
             EXPECT_EQ(status["Gid"], gid) << name << " thread " << status["Pid"];
             EXPECT_EQ(status["Groups"], "") << name;
-            EXPECT_EQ(status["CapEff"], hex_caps(c.caps)) << name << " thread " << status["Pid"];
-            EXPECT_EQ(status["CapPrm"], hex_caps(c.caps)) << name << " thread " << status["Pid"];
+            EXPECT_EQ(status["CapEff"], caps) << name << " thread " << status["Pid"];
+            EXPECT_EQ(status["CapPrm"], caps) << name << " thread " << status["Pid"];
             EXPECT_EQ(status["CapInh"], hex_caps(0)) << name;
             EXPECT_EQ(status["CapAmb"], hex_caps(0)) << name;
             EXPECT_EQ(status["CapBnd"], hex_caps(c.caps)) << name;
@@ -156,8 +159,11 @@ TEST(Hardening, StartsAsTheServiceUserWithTwoAmbientCapabilities) {
                          "--bounding-set=-all,+bpf,+perfmon"});
     ASSERT_TRUE(serve.wait_ready());
     EXPECT_TRUE(http_get(port, "/metrics")) << "serving";
-    const std::string kept = capabilities_kept_after_attach();
     for (auto status : thread_statuses(serve.pid())) {
+        // CAP_BPF, where it stays, only in the main thread; HTTP threads: nothing.
+        const std::string kept = status["Pid"] == std::to_string(serve.pid())
+                                     ? capabilities_kept_after_attach()
+                                     : hex_caps(0);
         EXPECT_EQ(status["Uid"], fmt::format("{0}\t{0}\t{0}\t{0}", account.uid));
         EXPECT_EQ(status["CapEff"], kept) << "thread " << status["Pid"];
         EXPECT_EQ(status["CapPrm"], kept) << "thread " << status["Pid"];
@@ -317,10 +323,14 @@ TEST(Hardening, StalledConsumerLosesCountedEventsAndReconciles) {
     const std::uint64_t delivered = run.summary["events"];
     const std::uint64_t ringbuf_full = run.summary["ringbuf_full"];
     EXPECT_GT(ringbuf_full, 0u) << run.stderr_text;
-    EXPECT_EQ(run.summary["lost"], ringbuf_full + run.summary["unrecovered"]);
+    const std::uint64_t lost = run.summary["lost"];
+    EXPECT_EQ(lost, ringbuf_full + run.summary["unrecovered"] + run.summary["malformed"] +
+                        run.summary["found_by_listing"]);
     // Every transition is either delivered or counted as lost (up to the
-    // machine's uncounted skips, see storm_test.cpp).
-    EXPECT_LE(delivered + ringbuf_full, expected) << run.stderr_text;
+    // machine's uncounted skips, see storm_test.cpp, which listings find
+    // only where they leave a socket in a state the kernel has not), and
+    // none is counted twice.
+    EXPECT_LE(delivered + lost, expected) << run.stderr_text;
     EXPECT_GE(static_cast<double>(delivered + ringbuf_full), expected * 0.999) << run.stderr_text;
     EXPECT_GT(run.summary["history_gaps"] + run.summary["fixed"], 0u)
         << "the held connection's lost transitions went unnoticed";

@@ -12,6 +12,7 @@
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <filesystem>
 
 #include <dirent.h>
 #include <atomic>
@@ -338,6 +339,54 @@ TracerAccount tracer_account() {
         }
     }
     throw std::runtime_error("neither a tcpscope nor a nobody user");
+}
+
+namespace {
+
+std::string cgroup2_root() {
+    std::ifstream mountinfo("/proc/self/mountinfo");
+    for (std::string line; std::getline(mountinfo, line);) {
+        std::size_t dash = line.find(" - cgroup2 ");
+        if (dash != std::string::npos) {
+            std::istringstream fields(line.substr(0, dash));
+            std::string id, parent, device, root, mount_point;
+            fields >> id >> parent >> device >> root >> mount_point;
+            return mount_point;
+        }
+    }
+    static const std::string mounted = [] {
+        std::string dir = "/tmp/tcpscope-cgroup2";
+        std::filesystem::create_directories(dir);
+        if (std::system(("mount -t cgroup2 none " + dir).c_str()) != 0) {
+            throw std::runtime_error("no cgroup2 mount, and mounting one failed");
+        }
+        return dir;
+    }();
+    return mounted;
+}
+
+}  // namespace
+
+TestCgroup::TestCgroup() {
+    static int serial = 0;
+    relative_ = "/tcpscope-test-" + std::to_string(getpid()) + "-" + std::to_string(serial++);
+    dir_ = cgroup2_root() + relative_;
+    if (mkdir(dir_.c_str(), 0755) != 0) {
+        throw std::runtime_error("mkdir " + dir_ + " failed");
+    }
+}
+
+TestCgroup::~TestCgroup() {
+    // Its processes have exited; an empty cgroup can be removed.
+    for (int i = 0; i < 50 && rmdir(dir_.c_str()) != 0 && errno == EBUSY; ++i) {
+        usleep(20'000);
+    }
+}
+
+bool TestCgroup::enter() const {
+    std::ofstream procs(dir_ + "/cgroup.procs");
+    procs << getpid() << std::flush;
+    return procs.good();
 }
 
 std::string directory_owned_by_tracer() {

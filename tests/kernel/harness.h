@@ -140,6 +140,24 @@ struct TracerAccount {
     gid_t gid = 0;
 };
 TracerAccount tracer_account();
+
+// A fresh cgroup (v2) of the test's own under the host's cgroup2 mount
+// (mounted at a temporary directory where none is), removed at the end.
+class TestCgroup {
+  public:
+    TestCgroup();
+    ~TestCgroup();
+    TestCgroup(const TestCgroup&) = delete;
+    TestCgroup& operator=(const TestCgroup&) = delete;
+    // Its path as tcpscope reports it: relative to the cgroup2 root.
+    const std::string& path() const { return relative_; }
+    // Moves the calling process into it (call it in a Child); false on failure.
+    bool enter() const;
+
+  private:
+    std::string dir_;
+    std::string relative_;
+};
 std::string directory_owned_by_tracer();
 
 // Socket helpers for forked peers. They abort the child (exit 100+) on error,

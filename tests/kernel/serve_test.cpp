@@ -200,25 +200,6 @@ TEST_F(ServeTest, CountersEqualTheTrafficAndTheLogHasEveryTransition) {
     EXPECT_EQ(syn_sent, kSuccesses + kRefused);
 }
 
-TEST_F(ServeTest, NoThreadKeepsACapabilityOnceServing) {
-    // The exposer's HTTP threads included: capabilities are per thread.
-    int threads = 0;
-    for (const auto& task :
-         std::filesystem::directory_iterator("/proc/" + std::to_string(serve_->pid()) + "/task")) {
-        std::ifstream status(task.path() / "status");
-        std::string line;
-        while (std::getline(status, line)) {
-            if (line.rfind("CapEff:", 0) == 0 || line.rfind("CapPrm:", 0) == 0) {
-                EXPECT_EQ(line.substr(line.find_first_not_of(" \t", 7)),
-                          capabilities_kept_after_attach())
-                    << task.path() << ": " << line;
-            }
-        }
-        ++threads;
-    }
-    EXPECT_GE(threads, 2);  // the main thread and the exposer's
-}
-
 TEST_F(ServeTest, SighupReopensTheLogMovedAway) {
     Child first(*ns_, [] {
         return connect_to(AF_INET, "127.0.0.1", kClosedPort) == -ECONNREFUSED ? 0 : 1;

@@ -29,13 +29,18 @@ TEST(Storm, EveryTransitionIsDeliveredOrCounted) {
     // 10 transitions per connection (5 per side) plus the listener's two.
     const std::uint64_t expected = connections * 10 + 2;
     const std::uint64_t delivered = run.summary["events"];
-    EXPECT_EQ(run.summary["lost"], 0u) << run.stderr_text;
+    // Counted losses: none. Reconciliation may still find transitions the
+    // kernel skipped uncounted: this machine's kernel skips tracing programs
+    // when the interrupted task belongs to the VM's PID 1 (kernel-hooks.md:
+    // 0.005-0.01% in a storm, measured here up to 0.017% with other load on
+    // the host); no BPF design can see those, so allow 0.1%, but what the
+    // listings found must be reported, and never more than was missing.
+    EXPECT_EQ(run.summary["ringbuf_full"] + run.summary["unrecovered"] + run.summary["malformed"],
+              0u)
+        << run.stderr_text;
+    EXPECT_EQ(run.summary["lost"], run.summary["found_by_listing"]) << run.stderr_text;
     EXPECT_EQ(run.summary["recovered"], run.summary["recursion_misses"]) << run.stderr_text;
-    EXPECT_LE(delivered, expected) << run.stderr_text;
-    // This machine's kernel also skips tracing programs, uncounted, when the
-    // interrupted task belongs to the VM's PID 1 (kernel-hooks.md: 0.005-0.01%
-    // in a storm, measured here up to 0.017% with other load on the host);
-    // no BPF design can see those, so allow 0.1% (counted losses must still be 0).
+    EXPECT_LE(delivered + run.summary["lost"], expected) << run.stderr_text;
     EXPECT_GE(static_cast<double>(delivered), static_cast<double>(expected) * 0.999)
         << "expected " << expected << "\n"
         << run.stderr_text;

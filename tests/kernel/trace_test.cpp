@@ -426,6 +426,47 @@ TEST_F(TraceTest, ThreadedNapiNeverNamesTheKernelThread) {
     expect_owner(child, server_pid);
 }
 
+// A server and a client each in a fresh cgroup: every transition of both
+// sides names its owner's cgroup, the receive-path ones (softirq: current is
+// whoever ran) included, and never the other side's.
+TEST_F(TraceTest, EveryTransitionNamesItsOwnersCgroup) {
+    TestCgroup server_cgroup;
+    TestCgroup client_cgroup;
+    start_tracer();
+    Gate listening;
+    Child server(*ns_, [&] {
+        if (!server_cgroup.enter()) {
+            return 9;
+        }
+        int l = listen_on(AF_INET, "127.0.0.1", kPort);
+        listening.open();
+        int fd = accept_one(l);
+        read_until_eof(fd);
+        close(fd);
+        close(l);
+        return 0;
+    });
+    ASSERT_TRUE(listening.wait());
+    Child client(*ns_, [&] {
+        return client_cgroup.enter() ? connect_and_close(AF_INET, "127.0.0.1", kPort) : 9;
+    });
+    ASSERT_EQ(client.wait(), 0);
+    ASSERT_EQ(server.wait(), 0);
+    TracerRun run = stop_tracer();
+
+    auto expect_cgroup = [](const Events& events, const std::string& path) {
+        for (const auto& e : events) {
+            EXPECT_EQ(e["cgroup"], path) << e.dump();
+            EXPECT_TRUE(e["unit"].is_null()) << e.dump();
+        }
+    };
+    Events connecting = socket_starting_with(run, "CLOSE->SYN_SENT");
+    EXPECT_GE(connecting.size(), 4u);
+    expect_cgroup(connecting, client_cgroup.path());
+    expect_cgroup(socket_starting_with(run, "LISTEN->SYN_RECV"), server_cgroup.path());
+    expect_cgroup(socket_starting_with(run, "CLOSE->LISTEN"), server_cgroup.path());
+}
+
 // Clients on a lossy link: each client's handshake ACK is dropped once (an
 // iptables connbytes rule in the client namespace), so the server's request
 // socket lives until its SYN-ACK is retransmitted ~1 s later. Listings taken

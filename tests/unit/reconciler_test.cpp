@@ -219,6 +219,24 @@ TEST(TableWatch, CorrectionsNoCountedLossExplainsAreLostTransitions) {
     EXPECT_EQ(f.watch.found_by_listing(), 2u) << "counted once, as ringbuf_full";
 }
 
+TEST(TableWatch, CorrectionsLaggingACountedLossAreNotCountedTwice) {
+    WatchFixture f;
+    f.arrives(transition(1, TcpState::Close, TcpState::SynSent));
+    f.arrives(transition(2, TcpState::Close, TcpState::SynSent));
+    f.world.now_ns += kSecond;
+    f.world.losses.ringbuf_full = 5;
+    f.world.sockets = {listed(2, TcpState::SynSent)};
+    f.tick_after(0, true);  // removes 1: the counted loss
+    f.world.sockets = {};
+    f.tick_after(kSecond, true);  // removes 2, no new loss: still that loss
+    EXPECT_EQ(f.watch.found_by_listing(), 0u);
+    f.tick_after(kSecond, true);  // nothing to correct: caught up
+    f.arrives(transition(3, TcpState::Close, TcpState::SynSent));
+    f.world.now_ns += kSecond;
+    f.tick_after(kSecond, true);  // 3 gone with no event and no loss counted
+    EXPECT_EQ(f.watch.found_by_listing(), 1u);
+}
+
 TEST(TableWatch, TheEndOfTimewaitIsNoLoss) {
     WatchFixture f;
     f.world.sockets = {listed_timewait(7)};

@@ -72,9 +72,10 @@ TEST(SynfailText, CancelledAndUnknownOwner) {
 
 TEST(SynfailJson, HasExactlyTheDocumentedKeys) {
     auto j = nlohmann::json::parse(formatter().json_line(refused()));
-    EXPECT_EQ(keys_of(j), (std::set<std::string>{"ts", "ts_ns", "cookie", "netns", "pid", "comm",
-                                                 "family", "saddr", "sport", "daddr", "dport",
-                                                 "reason", "syn_sent_us", "syn_retrans", "sync"}));
+    EXPECT_EQ(keys_of(j),
+              (std::set<std::string>{"ts", "ts_ns", "cookie", "netns", "pid", "comm", "cgroup",
+                                     "unit", "container", "family", "saddr", "sport", "daddr",
+                                     "dport", "reason", "syn_sent_us", "syn_retrans", "sync"}));
     EXPECT_EQ(j["ts"], "2026-11-26T04:31:02.123456Z");
     EXPECT_EQ(j["cookie"], 7);
     EXPECT_EQ(j["pid"], 4242);

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "core/cgroup_name.h"
 #include "unit/event_builder.h"
 #include "views/trace_format.h"
 
@@ -81,9 +82,10 @@ TEST(TraceJson, HasExactlyTheDocumentedKeys) {
     for (auto it = j.begin(); it != j.end(); ++it) {
         keys.insert(it.key());
     }
-    EXPECT_EQ(keys, (std::set<std::string>{"ts", "ts_ns", "cookie", "netns", "pid", "comm",
-                                           "family", "saddr", "sport", "daddr", "dport", "old",
-                                           "new", "dur_us", "error"}));
+    EXPECT_EQ(keys,
+              (std::set<std::string>{"ts", "ts_ns", "cookie", "netns", "pid", "comm", "cgroup",
+                                     "unit", "container", "family", "saddr", "sport", "daddr",
+                                     "dport", "old", "new", "dur_us", "error"}));
     EXPECT_EQ(j["ts"], "2026-11-26T04:31:02.123456Z");
     EXPECT_EQ(j["ts_ns"], 1'000'000'000u);
     EXPECT_EQ(j["cookie"], 7);
@@ -145,6 +147,58 @@ TEST(WallClockTest, CorruptStampsNeitherOverflowNorCrash) {
     EXPECT_FALSE(text.empty());
     EXPECT_EQ(WallClock(-5).to_realtime_ns(0), -5);
     EXPECT_EQ(WallClock(-1'500'000'000).time_of_day(0), "23:59:58.500000");
+}
+
+}  // namespace
+}  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+class FixedCgroups : public CgroupNames {
+  public:
+    const CgroupName* find(std::uint64_t id) override { return id == 77 ? &nginx_ : nullptr; }
+
+  private:
+    CgroupName nginx_ = name_cgroup("/system.slice/nginx.service");
+};
+
+TEST(TraceJson, NamesTheOwnersCgroupOrNull) {
+    FixedCgroups cgroups;
+    TraceFormatter f(testing::test_clock(), &cgroups);
+    Transition t = testing::transition(1, TcpState::Close, TcpState::SynSent);
+    t.owner->cgroup_id = 77;
+    auto j = nlohmann::json::parse(f.json_line(t));
+    EXPECT_EQ(j["cgroup"], "/system.slice/nginx.service");
+    EXPECT_EQ(j["unit"], "nginx.service");
+    EXPECT_TRUE(j["container"].is_null());
+    t.owner->cgroup_id = 0;  // learned in no process context
+    j = nlohmann::json::parse(f.json_line(t));
+    EXPECT_TRUE(j["cgroup"].is_null());
+    EXPECT_TRUE(j["unit"].is_null());
+}
+
+TEST(CgroupName, UnitsAndContainersFromThePath) {
+    EXPECT_EQ(name_cgroup("/system.slice/nginx.service").unit, "nginx.service");
+    CgroupName session = name_cgroup("/user.slice/user-1000.slice/session-3.scope");
+    EXPECT_EQ(session.unit, "session-3.scope");
+    EXPECT_EQ(session.container, "");
+    const std::string id(64, 'a');
+    CgroupName docker = name_cgroup("/system.slice/docker-" + id + ".scope");
+    EXPECT_EQ(docker.container, id);
+    EXPECT_EQ(docker.unit, "docker-" + id + ".scope");
+    CgroupName pod = name_cgroup(
+        "/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod1234.slice/"
+        "cri-containerd-" +
+        id + ".scope");
+    EXPECT_EQ(pod.container, id);
+    EXPECT_EQ(name_cgroup("/kubepods/burstable/pod1234/" + id).container, id);
+    EXPECT_EQ(name_cgroup("/docker/" + id).unit, "");
+    EXPECT_EQ(
+        name_cgroup("/machine.slice/libpod-" + id.substr(0, 12) + ".scope/container").container,
+        id.substr(0, 12));
+    EXPECT_EQ(name_cgroup("").path, "/");
+    EXPECT_EQ(name_cgroup("/docker-notHex.scope").container, "");
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/cgroup_paths.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/netns_path.h"
@@ -138,8 +139,9 @@ int run_command(const ServeConfig& config) {
     SocketTable table(config.tuning.max_sockets);
     MetricsModel model(config.top_n);
     const WallClock clock = WallClock::from_system();
-    TraceFormatter transitions(clock);
-    SynfailFormatter failures(clock);
+    CgroupPaths cgroups;
+    TraceFormatter transitions(clock, &cgroups);
+    SynfailFormatter failures(clock, &cgroups);
     std::uint64_t events = 0;
 
     auto log_transition = [&](const Transition& t) {

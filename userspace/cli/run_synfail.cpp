@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/cgroup_paths.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/privileges.h"
@@ -54,7 +55,8 @@ int run_command(const SynfailConfig& config) {
 
     Tracer tracer(options);
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
-    SynfailFormatter formatter(WallClock::from_system());
+    CgroupPaths cgroups;
+    SynfailFormatter formatter(WallClock::from_system(), &cgroups);
     SummaryPrinter printer(formatter, *sink, config.json);
     SynfailSummary interval;
     SynfailSummary total;

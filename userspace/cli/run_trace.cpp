@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "cli/cgroup_paths.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/privileges.h"
@@ -96,7 +97,8 @@ int run_command(const TraceConfig& config) {
 
     SocketTable table(config.tuning.max_sockets);
     WallClock formatter_clock = WallClock::from_system();
-    TraceFormatter formatter(formatter_clock);
+    CgroupPaths cgroups;
+    TraceFormatter formatter(formatter_clock, &cgroups);
     std::uint64_t events = 0;
 
     if (!config.json) {

@@ -8,7 +8,7 @@
 
 namespace tcpscope {
 
-static_assert(sizeof(tcpscope_event) == 96, "event layout is shared with BPF; keep it packed");
+static_assert(sizeof(tcpscope_event) == 104, "event layout is shared with BPF; keep it packed");
 
 std::optional<Transition> decode_event(const void* data, std::size_t size) {
     if (data == nullptr || size < sizeof(tcpscope_event)) {
@@ -43,6 +43,7 @@ std::optional<Transition> decode_event(const void* data, std::size_t size) {
     if (raw.pid != 0) {
         Owner owner;
         owner.pid = raw.pid;
+        owner.cgroup_id = raw.cgroup_id;
         owner.comm = std::string_view(raw.comm, strnlen(raw.comm, sizeof(raw.comm)));
         if (raw.flags & TCPSCOPE_F_OWNER_CURRENT) {
             owner.source = OwnerSource::Current;

@@ -62,11 +62,19 @@ TableWatch::Tick TableWatch::tick(bool list_now) {
         schedule_.listed(tick.now_ns, reconciler_->last_cpu_ns());
         // Read again after the run: a loss the stream counted by the
         // listing's end explains the corrections, which are then those records.
+        // Corrections show up over several listings after a counted loss
+        // (entries newer than a listing are left to the next one): until a
+        // listing finds nothing to correct, they are taken for those counted
+        // records. A sparse stream (timewait) carries only some transitions
+        // by design: its corrections are no losses.
         const std::uint64_t counted = read_losses_().lost();
-        // A sparse stream (timewait) carries only some transitions by design:
-        // its corrections are no losses.
-        if (counted == lost_at_last_listing_ && !table_.sparse()) {
-            found_by_listing_ += transitions_missed(r);
+        const std::uint64_t missed = table_.sparse() ? 0 : transitions_missed(r);
+        if (counted != lost_at_last_listing_) {
+            settled_ = false;
+        } else if (!settled_) {
+            settled_ = missed == 0;
+        } else {
+            found_by_listing_ += missed;
         }
         lost_at_last_listing_ = counted;
         if (r.total() > 0) {

@@ -59,9 +59,9 @@ class TableWatch {
     // tick's time covers every event stamped before it.
     Tick tick(bool list_now = false);
 
-    // Transitions only listings found: corrections of runs after which the
-    // stream had counted no new loss (with a new loss they are presumed
-    // the lost records, already counted).
+    // Transitions only listings found: corrections of runs when the stream
+    // had counted no loss since a listing that found nothing to correct
+    // (until then they are presumed the counted records: never twice).
     std::uint64_t found_by_listing() const { return found_by_listing_; }
     const ListingSchedule& schedule() const { return schedule_; }
 
@@ -78,6 +78,7 @@ class TableWatch {
     std::uint64_t last_gaps_ = 0;
     std::uint64_t last_evictions_ = 0;
     std::uint64_t lost_at_last_listing_ = 0;
+    bool settled_ = true;  // no counted loss whose corrections may still come
     std::uint64_t found_by_listing_ = 0;
 };
 

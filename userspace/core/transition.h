@@ -22,6 +22,9 @@ enum class OwnerSource : std::uint8_t {
 struct Owner {
     // comm first: keeps the struct (and every table entry) free of padding.
     TaskComm comm;
+    // The owner's cgroup (v2 id, the cgroup directory's inode), learned with
+    // the owner in process context; 0 unknown.
+    std::uint64_t cgroup_id = 0;
     std::uint32_t pid = 0;
     OwnerSource source = OwnerSource::Current;
 

@@ -1,5 +1,7 @@
 #include "views/socket_fields.h"
 
+#include "core/cgroup_name.h"
+
 #include <sys/socket.h>
 
 #include "core/text_append.h"
@@ -15,7 +17,8 @@ bool source_known(const Transition& t) {
 
 }  // namespace
 
-void append_socket_fields(JsonObject& json, const Transition& t, const WallClock& clock) {
+void append_socket_fields(JsonObject& json, const Transition& t, const WallClock& clock,
+                          CgroupNames* cgroups) {
     json.plain_string_field("ts", [&](std::string& o) { clock.append_rfc3339(o, t.ts_ns); })
         .field("ts_ns", t.ts_ns);
     if (t.cookie != 0) {
@@ -29,6 +32,18 @@ void append_socket_fields(JsonObject& json, const Transition& t, const WallClock
     } else {
         json.null_field("pid").null_field("comm");
     }
+    const CgroupName* cgroup =
+        cgroups != nullptr && t.owner ? cgroups->find(t.owner->cgroup_id) : nullptr;
+    auto text_or_null = [&](std::string_view key, const std::string* text) {
+        if (text != nullptr && !text->empty()) {
+            json.field(key, *text);
+        } else {
+            json.null_field(key);
+        }
+    };
+    text_or_null("cgroup", cgroup ? &cgroup->path : nullptr);
+    text_or_null("unit", cgroup ? &cgroup->unit : nullptr);
+    text_or_null("container", cgroup ? &cgroup->container : nullptr);
     json.field("family", t.family() == AF_INET6 ? 6 : 4);
     if (source_known(t)) {
         json.plain_string_field("saddr", [&](std::string& o) { append_address(o, t.saddr); });

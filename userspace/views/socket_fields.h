@@ -13,8 +13,13 @@
 
 namespace tcpscope {
 
-// ts ts_ns cookie netns pid comm family saddr sport daddr dport, in that order.
-void append_socket_fields(JsonObject& json, const Transition& t, const WallClock& clock);
+class CgroupNames;
+
+// ts ts_ns cookie netns pid comm cgroup unit container family saddr sport
+// daddr dport, in that order. The cgroup keys are null where the owner's
+// cgroup is unknown, or cgroups is null.
+void append_socket_fields(JsonObject& json, const Transition& t, const WallClock& clock,
+                          CgroupNames* cgroups);
 
 // A duration in microseconds with 3 decimals, or null.
 void append_micros_field(JsonObject& json, std::string_view key, std::optional<std::uint64_t> ns);

@@ -45,7 +45,7 @@ std::string SynfailFormatter::text_line(const Transition& t) const {
 
 std::string SynfailFormatter::json_line(const Transition& t) const {
     JsonObject json;
-    append_socket_fields(json, t, clock_);
+    append_socket_fields(json, t, clock_, cgroups_);
     json.field("reason", failure_reason(t));
     append_micros_field(json, "syn_sent_us", syn_sent_ns(t));
     json.field("syn_retrans", static_cast<std::uint64_t>(t.syn_retrans))

@@ -20,14 +20,19 @@ struct SummaryScope {
     double seconds = 0;       // length of the period
 };
 
+class CgroupNames;
+
 class SynfailFormatter {
   public:
-    explicit SynfailFormatter(WallClock clock) : clock_(clock) {}
+    // cgroups: names the owners' cgroups in JSON (null: those keys are null).
+    explicit SynfailFormatter(WallClock clock, CgroupNames* cgroups = nullptr)
+        : clock_(clock), cgroups_(cgroups) {}
 
     static std::string text_header();
     // TIME PID COMM LADDR:LPORT RADDR:RPORT REASON SYN_MS RETRANS [sync]
     std::string text_line(const Transition& t) const;
-    // Keys: ts ts_ns cookie netns pid comm family saddr sport daddr dport reason
+    // Keys: ts ts_ns cookie netns pid comm cgroup unit container family saddr
+    // sport daddr dport reason
     // syn_sent_us syn_retrans sync.
     std::string json_line(const Transition& t) const;
 
@@ -40,6 +45,7 @@ class SynfailFormatter {
 
   private:
     WallClock clock_;
+    CgroupNames* cgroups_;
 };
 
 }  // namespace tcpscope

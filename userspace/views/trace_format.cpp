@@ -90,7 +90,7 @@ std::string TraceFormatter::text_line(const Transition& t) const {
 
 std::string TraceFormatter::json_line(const Transition& t) const {
     JsonObject json;
-    append_socket_fields(json, t, clock_);
+    append_socket_fields(json, t, clock_, cgroups_);
     json.field("old", state_name(t.old_state)).field("new", state_name(t.new_state));
     append_micros_field(json, "dur_us", t.dur_ns);
     if (t.sk_err != 0) {

@@ -8,19 +8,25 @@
 
 namespace tcpscope {
 
+class CgroupNames;
+
 class TraceFormatter {
   public:
-    explicit TraceFormatter(WallClock clock) : clock_(clock) {}
+    // cgroups: names the owners' cgroups in JSON (null: those keys are null).
+    explicit TraceFormatter(WallClock clock, CgroupNames* cgroups = nullptr)
+        : clock_(clock), cgroups_(cgroups) {}
 
     static std::string text_header();
     // TIME PID COMM LADDR:LPORT RADDR:RPORT OLD -> NEW MS [ERROR]; "-" for unknowns.
     std::string text_line(const Transition& t) const;
-    // Keys: ts ts_ns cookie netns pid comm family saddr sport daddr dport old new
+    // Keys: ts ts_ns cookie netns pid comm cgroup unit container family saddr
+    // sport daddr dport old new
     // dur_us error, plus "inferred": true only on transitions userspace inferred.
     std::string json_line(const Transition& t) const;
 
   private:
     WallClock clock_;
+    CgroupNames* cgroups_;
 };
 
 // "ECONNREFUSED" style name of a transition's error, or empty when it has none.

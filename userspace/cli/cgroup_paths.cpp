@@ -1,0 +1,75 @@
+#include "cli/cgroup_paths.h"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace tcpscope {
+
+std::optional<std::string> cgroup2_mount(const std::string& mountinfo) {
+    std::istringstream lines(mountinfo);
+    for (std::string line; std::getline(lines, line);) {
+        // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS... - FSTYPE SOURCE SUPER
+        std::size_t dash = line.find(" - ");
+        if (dash == std::string::npos || line.compare(dash + 3, 8, "cgroup2 ") != 0) {
+            continue;
+        }
+        std::istringstream fields(line.substr(0, dash));
+        std::string id, parent, device, root, mount_point;
+        if (fields >> id >> parent >> device >> root >> mount_point) {
+            return mount_point;
+        }
+    }
+    return std::nullopt;
+}
+
+CgroupPaths::CgroupPaths() {
+    std::ifstream in("/proc/self/mountinfo");
+    std::stringstream text;
+    text << in.rdbuf();
+    root_ = cgroup2_mount(text.str());
+    scan();
+}
+
+void CgroupPaths::scan() {
+    last_scan_ = std::chrono::steady_clock::now();
+    if (!root_) {
+        return;
+    }
+    namespace fs = std::filesystem;
+    auto add = [&](const fs::path& dir) {
+        struct stat st {};
+        if (stat(dir.c_str(), &st) == 0) {
+            std::string relative = "/" + fs::relative(dir, *root_).generic_string();
+            names_.try_emplace(static_cast<std::uint64_t>(st.st_ino),
+                               name_cgroup(relative == "/." ? "/" : relative));
+        }
+    };
+    std::error_code error;
+    add(*root_);
+    for (fs::recursive_directory_iterator
+             it(*root_, fs::directory_options::skip_permission_denied, error),
+         end;
+         !error && it != end; it.increment(error)) {
+        if (it->is_directory(error) && !it->is_symlink(error)) {
+            add(it->path());
+        }
+    }
+}
+
+const CgroupName* CgroupPaths::find(std::uint64_t id) {
+    if (id == 0) {
+        return nullptr;
+    }
+    auto it = names_.find(id);
+    if (it == names_.end() &&
+        std::chrono::steady_clock::now() - last_scan_ > std::chrono::seconds(1)) {
+        scan();
+        it = names_.find(id);
+    }
+    return it == names_.end() ? nullptr : &it->second;
+}
+
+}  // namespace tcpscope
