@@ -39,6 +39,9 @@ const volatile bool timewait_mode = false;
  * probed at load). Without it sockets are keyed by their address in the
  * kernel's cache and named by an id of our own (see socket_id_for). */
 const volatile bool have_socket_cookie = true;
+/* --cgroup: how many cgroup subtrees (slots of cgroup_filter) select sockets;
+ * 0: no cgroup filter. */
+const volatile __u32 filter_cgroups = 0;
 /* Force a consumer wake-up only once this much data waits in the ring. */
 const volatile __u64 wakeup_bytes = 1 << 20;
 
@@ -48,6 +51,7 @@ struct socket_info {
     __u64 id;         /* what userspace knows it by: its cookie (see socket_id_for) */
     __u64 cgroup;     /* owner's cgroup v2 id, learned with the owner; 0 unknown */
     __u32 pid;        /* owner tgid, 0 unknown */
+    __u32 selected;   /* --cgroup: the owner was in a selected subtree */
     __u16 owner_flags;
     __u16 role_flags; /* timewait: TCPSCOPE_F_ROLE_*, from the first transition */
     char comm[TCPSCOPE_COMM_LEN];
@@ -56,7 +60,7 @@ struct socket_info {
 struct owner {
     __u64 cgroup;
     __u32 pid;
-    __u32 pad;
+    __u32 selected; /* --cgroup: in a selected subtree */
     char comm[TCPSCOPE_COMM_LEN];
 };
 
@@ -122,7 +126,7 @@ struct addr_listeners {
     __u32 pid[LISTENERS_PER_ADDR];
     char comm[TCPSCOPE_COMM_LEN];  /* of the first listener */
     __u32 overflow;                /* more listeners than slots: owner unknown */
-    __u32 pad;
+    __u32 selected;                /* of the first listener (--cgroup) */
 };
 
 struct {
@@ -201,6 +205,31 @@ struct {
     __type(key, __u64); /* socket_key() */
     __type(value, struct connect_call);
 } connect_calls SEC(".maps");
+
+/* --cgroup: the selected cgroup subtrees, as directory fds the loader put in
+ * slots 0..filter_cgroups-1. bpf_current_task_under_cgroup() (every kernel
+ * here, unlike the ancestor-id helper) tells whether current is in one. */
+#define MAX_CGROUP_FILTERS 8
+struct {
+    __uint(type, BPF_MAP_TYPE_CGROUP_ARRAY);
+    __uint(max_entries, MAX_CGROUP_FILTERS);
+    __type(key, __u32);
+    __type(value, __u32);
+} cgroup_filter SEC(".maps");
+
+/* Only in process context, where current is the owner: the verdict is
+ * cached with the owner and inherited like it, so softirq transitions of a
+ * selected socket pass and those of a socket with no known owner do not. */
+static __always_inline bool current_in_selected_cgroup(void)
+{
+    for (__u32 i = 0; i < MAX_CGROUP_FILTERS; i++) {
+        if (i >= filter_cgroups)
+            break;
+        if (bpf_current_task_under_cgroup(&cgroup_filter, i) == 1)
+            return true;
+    }
+    return false;
+}
 
 /* Set while this CPU serves a softirq (network receive, TCP timers): there
  * current is whoever happened to run, never the socket's owner. Reading
@@ -414,7 +443,7 @@ static __always_inline void register_listener(struct sock *sk, __u64 id, __u32 n
                                               __u16 family, __u16 port,
                                               const struct socket_info *owner)
 {
-    struct owner who = {.cgroup = owner->cgroup, .pid = owner->pid};
+    struct owner who = {.cgroup = owner->cgroup, .pid = owner->pid, .selected = owner->selected};
     copy_comm(who.comm, owner->comm);
     bpf_map_update_elem(&listeners, &id, &who, BPF_ANY);
     if (!port)
@@ -427,6 +456,7 @@ static __always_inline void register_listener(struct sock *sk, __u64 id, __u32 n
         fresh.id[0] = id;
         fresh.pid[0] = owner->pid;
         fresh.cgroup = owner->cgroup;
+        fresh.selected = owner->selected;
         copy_comm(fresh.comm, owner->comm);
         bpf_map_update_elem(&listener_addrs, &key, &fresh, BPF_ANY);
         return;
@@ -502,6 +532,7 @@ static __always_inline bool listener_owner_of_child(struct sock *sk, __u32 netns
         return false;
     who->pid = pid;
     who->cgroup = at->cgroup;
+    who->selected = at->selected;
     copy_comm(who->comm, at->comm);
     return true;
 }
@@ -521,11 +552,14 @@ struct emitted {
     __u16 flags;
     __u8 oldstate;
     __u8 newstate;
+    __u8 selected; /* --cgroup: the owner is in a selected subtree */
 };
 
 static __always_inline void emit(struct sock *sk, const struct emitted *e, const char *comm)
 {
     if (filter_pid && e->pid != filter_pid)
+        return;
+    if (filter_cgroups && !e->selected)
         return;
     if (filter_ports && !port_selected(e->sport, e->dport))
         return;
@@ -594,6 +628,7 @@ static __always_inline struct socket_info *adopt_child(struct sock *sk, __u64 *k
     info.id = socket_id_for(sk, *key);
     info.pid = child->owner.pid;
     info.cgroup = child->owner.cgroup;
+    info.selected = child->owner.selected;
     copy_comm(info.comm, child->owner.comm);
     info.owner_flags = child->flags & TCPSCOPE_F_OWNER_LISTENER;
     info.role_flags = tcpscope_role_of_first(TCPSCOPE_LISTEN, TCPSCOPE_SYN_RECV);
@@ -605,6 +640,7 @@ static __always_inline struct socket_info *adopt_child(struct sock *sk, __u64 *k
         birth.sk_err = 0;
         birth.pid = info.pid;
         birth.cgroup = info.cgroup;
+        birth.selected = info.selected;
         birth.flags = child->flags;
         birth.oldstate = TCPSCOPE_LISTEN;
         birth.newstate = TCPSCOPE_SYN_RECV;
@@ -675,6 +711,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
     case TCPSCOPE_OWNER_FROM_CURRENT:
         next.pid = bpf_get_current_pid_tgid() >> 32;
         next.cgroup = bpf_get_current_cgroup_id();
+        next.selected = filter_cgroups && current_in_selected_cgroup();
         bpf_get_current_comm(next.comm, sizeof(next.comm));
         next.owner_flags = TCPSCOPE_F_OWNER_CURRENT;
         flags |= TCPSCOPE_F_OWNER_CURRENT;
@@ -684,6 +721,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
             break; /* the verifier wants the check it cannot infer */
         next.pid = cached->pid;
         next.cgroup = cached->cgroup;
+        next.selected = cached->selected;
         copy_comm(next.comm, cached->comm);
         next.owner_flags = cached->owner_flags;
         /* A remembered current-named owner is reported as cached; an owner
@@ -732,6 +770,7 @@ static __always_inline int handle_transition(struct sock *sk, int oldstate, int 
     e.id = next.id;
     e.pid = next.pid;
     e.cgroup = next.cgroup;
+    e.selected = next.selected;
     e.flags = flags;
     emit(sk, &e, next.comm);
     return 0;
@@ -868,6 +907,8 @@ static __noinline int report_connect_failure(struct pt_regs *regs, long err)
         return 0;
     __u32 pid = bpf_get_current_pid_tgid() >> 32;
     if (filter_pid && pid != filter_pid)
+        return 0;
+    if (filter_cgroups && !current_in_selected_cgroup())
         return 0;
     __u16 sport = bpf_ntohs(BPF_CORE_READ((struct inet_sock *)sk, inet_sport));
 

@@ -467,6 +467,92 @@ TEST_F(TraceTest, EveryTransitionNamesItsOwnersCgroup) {
     expect_cgroup(socket_starting_with(run, "CLOSE->LISTEN"), server_cgroup.path());
 }
 
+// --cgroup keeps one side, filtered in the kernel: the client's socket, all
+// of its transitions (receive-path ones by the owner cached in process
+// context), and nothing of the server in another cgroup.
+TEST_F(TraceTest, CgroupFilterKeepsOnlyThatSubtree) {
+    TestCgroup server_cgroup;
+    TestCgroup client_cgroup;
+    start_tracer({"--cgroup", client_cgroup.path()});
+    Gate listening;
+    Child server(*ns_, [&] {
+        if (!server_cgroup.enter()) {
+            return 9;
+        }
+        int l = listen_on(AF_INET, "127.0.0.1", kPort);
+        listening.open();
+        int fd = accept_one(l);
+        read_until_eof(fd);
+        close(fd);
+        close(l);
+        return 0;
+    });
+    ASSERT_TRUE(listening.wait());
+    Child client(*ns_, [&] {
+        return client_cgroup.enter() ? connect_and_close(AF_INET, "127.0.0.1", kPort) : 9;
+    });
+    ASSERT_EQ(client.wait(), 0);
+    ASSERT_EQ(server.wait(), 0);
+    TracerRun run = stop_tracer();
+    ASSERT_EQ(by_cookie(run.events).size(), 1u) << run.stdout_text;
+    Events connecting = socket_starting_with(run, "CLOSE->SYN_SENT");
+    EXPECT_EQ(sequence_of(connecting),
+              (Sequence{"CLOSE->SYN_SENT", "SYN_SENT->ESTABLISHED", "ESTABLISHED->FIN_WAIT1",
+                        "FIN_WAIT1->FIN_WAIT2", "FIN_WAIT2->CLOSE"}));
+    for (const auto& e : connecting) {
+        EXPECT_EQ(e["cgroup"], client_cgroup.path()) << e.dump();
+    }
+
+    TracerRun bad = TracerProcess({"trace", "--cgroup", "/no/such/cgroup-here"}).wait_exit();
+    EXPECT_EQ(bad.exit_status, 2) << bad.stderr_text;
+    EXPECT_NE(bad.stderr_text.find("--cgroup /no/such/cgroup-here: no such cgroup"),
+              std::string::npos)
+        << bad.stderr_text;
+}
+
+// A listener from before the tracer: its children's owner (and cgroup) is
+// unknown until a process-context transition names it, never a wrong one.
+TEST_F(TraceTest, ASocketFromBeforeTheTracerHasItsCgroupOrNone) {
+    TestCgroup server_cgroup;
+    TestCgroup client_cgroup;
+    Gate listening;
+    Gate traced;
+    Child server(*ns_, [&] {
+        if (!server_cgroup.enter()) {
+            return 9;
+        }
+        int l = listen_on(AF_INET, "127.0.0.1", kPort);
+        listening.open();
+        traced.wait();
+        int fd = accept_one(l);
+        read_until_eof(fd);
+        close(fd);
+        close(l);
+        return 0;
+    });
+    ASSERT_TRUE(listening.wait());
+    start_tracer();
+    traced.open();
+    Child client(*ns_, [&] {
+        return client_cgroup.enter() ? connect_and_close(AF_INET, "127.0.0.1", kPort) : 9;
+    });
+    ASSERT_EQ(client.wait(), 0);
+    ASSERT_EQ(server.wait(), 0);
+    TracerRun run = stop_tracer();
+    int named = 0;
+    for (auto& [cookie, events] : by_cookie(run.events)) {
+        const bool client_side = sequence_of(events).front() == "CLOSE->SYN_SENT";
+        for (const auto& e : events) {
+            if (!e["cgroup"].is_null()) {
+                EXPECT_EQ(e["cgroup"], client_side ? client_cgroup.path() : server_cgroup.path())
+                    << e.dump();
+                ++named;
+            }
+        }
+    }
+    EXPECT_GE(named, 6) << "the client's 5, and the server's own closes";
+}
+
 // Clients on a lossy link: each client's handshake ACK is dropped once (an
 // iptables connbytes rule in the client namespace), so the server's request
 // socket lives until its SYN-ACK is retransmitted ~1 s later. Listings taken

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 namespace tcpscope {
 
@@ -25,11 +26,36 @@ std::optional<std::string> cgroup2_mount(const std::string& mountinfo) {
     return std::nullopt;
 }
 
-CgroupPaths::CgroupPaths() {
+namespace {
+
+std::optional<std::string> this_hosts_cgroup2_mount() {
     std::ifstream in("/proc/self/mountinfo");
     std::stringstream text;
     text << in.rdbuf();
-    root_ = cgroup2_mount(text.str());
+    return cgroup2_mount(text.str());
+}
+
+}  // namespace
+
+std::string cgroup_directory(const std::string& spec) {
+    std::error_code error;
+    if (spec.rfind("/", 0) == 0 && std::filesystem::is_directory(spec, error) &&
+        std::filesystem::exists(std::filesystem::path(spec) / "cgroup.procs", error)) {
+        return spec;
+    }
+    std::optional<std::string> root = this_hosts_cgroup2_mount();
+    if (!root) {
+        throw std::invalid_argument("--cgroup " + spec + ": no cgroup2 hierarchy is mounted");
+    }
+    std::string under = *root + (spec.rfind("/", 0) == 0 ? "" : "/") + spec;
+    if (!std::filesystem::is_directory(under, error)) {
+        throw std::invalid_argument("--cgroup " + spec + ": no such cgroup (not under " + *root +
+                                    " either)");
+    }
+    return under;
+}
+
+CgroupPaths::CgroupPaths() : root_(this_hosts_cgroup2_mount()) {
     scan();
 }
 

@@ -28,6 +28,10 @@ class CgroupPaths : public CgroupNames {
     std::chrono::steady_clock::time_point last_scan_{};
 };
 
+// A --cgroup argument as a directory: itself when it is one, else the path
+// under this host's cgroup2 mount. Throws std::invalid_argument (exit 2).
+std::string cgroup_directory(const std::string& spec);
+
 // The mount point of the cgroup2 hierarchy in mountinfo's text, if any.
 std::optional<std::string> cgroup2_mount(const std::string& mountinfo);
 

@@ -29,6 +29,11 @@ void FilterFlags::add_to(CLI::App& cmd) {
                    "/proc/PID/ns/net")
         ->type_name("INODE|PATH");
     cmd.add_option("--pid", pid, "owning process id")->check(CLI::Range(1u, 0x7fffffffu));
+    cmd.add_option("--cgroup", cgroups,
+                   "sockets whose owner is in this cgroup v2 subtree: a directory, or a path "
+                   "under the cgroup2 mount such as /system.slice/nginx.service (repeatable, "
+                   "up to 8); filtered in the kernel")
+        ->type_name("PATH");
 }
 
 FilterConfig FilterFlags::finish() const {
@@ -48,6 +53,7 @@ FilterConfig FilterFlags::finish() const {
         out.netns = netns;
     }
     out.pid = pid;
+    out.cgroups = cgroups;
     return out;
 }
 

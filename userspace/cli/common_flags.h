@@ -20,6 +20,7 @@ struct FilterFlags {
     std::vector<int> remote;
     std::string netns;
     std::uint32_t pid = 0;
+    std::vector<std::string> cgroups;
 
     void add_to(CLI::App& cmd);
     FilterConfig finish() const;

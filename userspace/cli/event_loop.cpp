@@ -1,5 +1,6 @@
 #include "cli/event_loop.h"
 
+#include "cli/cgroup_paths.h"
 #include "cli/netns_path.h"
 #include "cli/options.h"
 #include "cli/stop_signal.h"
@@ -61,6 +62,9 @@ TracerOptions tracer_options(const FilterConfig& filters, const TracerTuning& tu
     options.family = filters.family;
     options.ports = filters.ports;
     options.pid = filters.pid;
+    for (const std::string& spec : filters.cgroups) {
+        options.cgroups.push_back(cgroup_directory(spec));
+    }
     if (filters.netns) {
         options.netns = resolve_netns(*filters.netns);
     }

@@ -21,6 +21,7 @@ struct FilterConfig {
     std::vector<PortRule> ports;       // any rule matching selects the event
     std::optional<std::string> netns;  // INODE or a path, resolved at start
     std::uint32_t pid = 0;
+    std::vector<std::string> cgroups;  // --cgroup, as given
 };
 
 // Settings of the BPF side and the live table shared by tracing subcommands.

@@ -3,9 +3,16 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/netns_path.h"
+#include "cli/options.h"
 #include "kernel/sock_diag.h"
+#include "kernel/tracer.h"
 
 namespace tcpscope {
+
+ListingRequest listing_request(const FilterConfig& filters, const TracerOptions& options) {
+    return {filters.netns, SocketFilter{options.family, options.ports},
+            options.pid != 0 || !options.cgroups.empty()};
+}
 
 std::unique_ptr<Reconciler> make_reconciler(const ListingRequest& request) {
     const std::optional<std::string>& spec = request.netns_spec;

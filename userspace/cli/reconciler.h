@@ -19,6 +19,12 @@ struct ListingRequest {
     bool with_info = false;       // tcp_info too (netstat's timers)
 };
 
+// What a tracing command lists: the --netns namespace, with the event
+// filters; with --pid or --cgroup a listing cannot tell owners apart.
+struct FilterConfig;
+struct TracerOptions;
+ListingRequest listing_request(const FilterConfig& filters, const TracerOptions& options);
+
 // Throws ListingUnavailable where the kernel cannot list TCP sockets.
 std::unique_ptr<Reconciler> make_reconciler(const ListingRequest& request);
 

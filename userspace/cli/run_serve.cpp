@@ -117,8 +117,7 @@ int run_command(const ServeConfig& config) {
     std::unique_ptr<Reconciler> reconciler;
     std::unique_ptr<TimewaitSysctls> sysctls;
     if (config.reconcile_s > 0) {
-        reconciler = open_reconciler(
-            {config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0});
+        reconciler = open_reconciler(listing_request(config.filters, options));
         sysctls = config.filters.netns
                       ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
                       : std::make_unique<TimewaitSysctls>();

@@ -52,8 +52,8 @@ int run_command(const TimewaitConfig& config) {
     TracerOptions options = tracer_options(config.filters, config.tuning);
     options.timewait = true;  // only TIME_WAIT births cross the ring buffer
     // One namespace: the one the listing covers.
-    std::unique_ptr<Reconciler> reconciler = make_reconciler(
-        {config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0});
+    std::unique_ptr<Reconciler> reconciler =
+        make_reconciler(listing_request(config.filters, options));
     options.netns = reconciler->netns();
     // Our own namespace's sysctls need no setns (and so no CAP_SYS_ADMIN).
     std::unique_ptr<TimewaitSysctls> sysctls =

@@ -90,8 +90,7 @@ int run_command(const TraceConfig& config) {
     Tracer tracer(options);
     std::unique_ptr<Reconciler> reconciler;
     if (config.reconcile_s > 0) {
-        reconciler = open_reconciler(
-            {config.filters.netns, SocketFilter{options.family, options.ports}, options.pid != 0});
+        reconciler = open_reconciler(listing_request(config.filters, options));
     }
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
 

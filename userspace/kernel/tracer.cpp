@@ -2,8 +2,10 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -116,6 +118,10 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     rodata->filter_family = static_cast<__u16>(options.family);
     rodata->filter_ports = !options.ports.empty();
     rodata->filter_pid = options.pid;
+    if (options.cgroups.size() > 8) {
+        throw StartupError(StartupFailure::Unsupported, "--cgroup: at most 8 subtrees");
+    }
+    rodata->filter_cgroups = static_cast<__u32>(options.cgroups.size());
     const bool connect_exit = options.synfail && options.connect_exit;
     rodata->synfail_mode = options.synfail;
     rodata->synfail_sync = connect_exit;
@@ -159,6 +165,24 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
                                  BPF_ANY) != 0) {
             throw StartupError(StartupFailure::LoadFailed,
                                "setting the port filter failed: " + errno_text(errno));
+        }
+    }
+
+    for (std::size_t i = 0; i < options.cgroups.size(); ++i) {
+        const std::string& dir = options.cgroups[i];
+        int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        __u32 slot = static_cast<__u32>(i);
+        __u32 value = static_cast<__u32>(fd);
+        const bool stored =
+            fd >= 0 && bpf_map__update_elem(skel->maps.cgroup_filter, &slot, sizeof(slot), &value,
+                                            sizeof(value), BPF_ANY) == 0;
+        const int error = errno;
+        if (fd >= 0) {
+            close(fd);  // the map holds the cgroup itself
+        }
+        if (!stored) {
+            throw std::invalid_argument("--cgroup " + dir + ": not a cgroup v2 directory (" +
+                                        errno_text(-error) + ")");
         }
     }
 

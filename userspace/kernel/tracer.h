@@ -17,6 +17,9 @@ struct TracerOptions {
     int family = 0;           // AF_INET / AF_INET6, 0: both
     std::vector<PortRule> ports;
     std::uint32_t pid = 0;  // owner tgid, 0: any
+    // --cgroup: cgroup v2 directories whose subtrees select sockets (by the
+    // owner's cgroup when it was learned); empty: any. At most 8.
+    std::vector<std::string> cgroups;
     std::uint32_t max_sockets = 262144;
     std::uint32_t ringbuf_bytes = 16u << 20;
     // synfail: send only connect() outcomes (SYN_SENT->*), and with
