@@ -471,12 +471,18 @@ void read_until_eof(int fd) {
     }
 }
 
-Child serve_one_until_eof(const NetNamespace& ns, int family, const char* addr,
-                          std::uint16_t port) {
+Child serve_one_until_eof(const NetNamespace& ns, int family, const char* addr, std::uint16_t port,
+                          const ServerSetup& setup) {
     Gate listening;
     Child server(ns, [&] {
+        if (setup.first && !setup.first()) {
+            return 9;
+        }
         int l = listen_on(family, addr, port);
         listening.open();
+        if (setup.accept_after != nullptr) {
+            setup.accept_after->wait();
+        }
         int c = accept_one(l);
         read_until_eof(c);
         close(c);

@@ -173,7 +173,14 @@ void read_until_eof(int fd);
 
 // A peer that listens, accepts one connection, reads until the client closes,
 // then closes it and the listener. Returns once it is listening.
-Child serve_one_until_eof(const NetNamespace& ns, int family, const char* addr, std::uint16_t port);
+// What the server does first, in its own process (enter a cgroup, say:
+// false fails it), and a gate it waits for before accepting.
+struct ServerSetup {
+    std::function<bool()> first;
+    Gate* accept_after = nullptr;
+};
+Child serve_one_until_eof(const NetNamespace& ns, int family, const char* addr, std::uint16_t port,
+                          const ServerSetup& setup = {});
 
 // Events of one socket, in order.
 std::map<std::uint64_t, std::vector<nlohmann::json>> by_cookie(

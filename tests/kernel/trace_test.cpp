@@ -433,20 +433,8 @@ TEST_F(TraceTest, EveryTransitionNamesItsOwnersCgroup) {
     TestCgroup server_cgroup;
     TestCgroup client_cgroup;
     start_tracer();
-    Gate listening;
-    Child server(*ns_, [&] {
-        if (!server_cgroup.enter()) {
-            return 9;
-        }
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        listening.open();
-        int fd = accept_one(l);
-        read_until_eof(fd);
-        close(fd);
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = serve_one_until_eof(*ns_, AF_INET, "127.0.0.1", kPort,
+                                       {[&] { return server_cgroup.enter(); }});
     Child client(*ns_, [&] {
         return client_cgroup.enter() ? connect_and_close(AF_INET, "127.0.0.1", kPort) : 9;
     });
@@ -474,20 +462,8 @@ TEST_F(TraceTest, CgroupFilterKeepsOnlyThatSubtree) {
     TestCgroup server_cgroup;
     TestCgroup client_cgroup;
     start_tracer({"--cgroup", client_cgroup.path()});
-    Gate listening;
-    Child server(*ns_, [&] {
-        if (!server_cgroup.enter()) {
-            return 9;
-        }
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        listening.open();
-        int fd = accept_one(l);
-        read_until_eof(fd);
-        close(fd);
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = serve_one_until_eof(*ns_, AF_INET, "127.0.0.1", kPort,
+                                       {[&] { return server_cgroup.enter(); }});
     Child client(*ns_, [&] {
         return client_cgroup.enter() ? connect_and_close(AF_INET, "127.0.0.1", kPort) : 9;
     });
@@ -515,22 +491,9 @@ TEST_F(TraceTest, CgroupFilterKeepsOnlyThatSubtree) {
 TEST_F(TraceTest, ASocketFromBeforeTheTracerHasItsCgroupOrNone) {
     TestCgroup server_cgroup;
     TestCgroup client_cgroup;
-    Gate listening;
     Gate traced;
-    Child server(*ns_, [&] {
-        if (!server_cgroup.enter()) {
-            return 9;
-        }
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        listening.open();
-        traced.wait();
-        int fd = accept_one(l);
-        read_until_eof(fd);
-        close(fd);
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = serve_one_until_eof(*ns_, AF_INET, "127.0.0.1", kPort,
+                                       {[&] { return server_cgroup.enter(); }, &traced});
     start_tracer();
     traced.open();
     Child client(*ns_, [&] {

@@ -54,4 +54,15 @@ Transition transition(std::uint64_t cookie, TcpState from, TcpState to, std::uin
     return t;
 }
 
+ListedSocket listed(std::uint64_t cookie, TcpState state) {
+    ListedSocket s;
+    s.cookie = cookie;
+    s.state = state;
+    s.saddr = ipv4("10.0.0.1");
+    s.daddr = ipv4("10.0.0.2");
+    s.sport = 5000;
+    s.dport = 80;
+    return s;
+}
+
 }  // namespace tcpscope::testing

@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include "core/listed_socket.h"
 #include "core/transition.h"
 #include "core/wall_clock.h"
 #include "tcpscope/event.h"
@@ -20,6 +21,9 @@ Transition transition(std::uint64_t cookie, TcpState from, TcpState to,
 inline WallClock test_clock() {
     return WallClock(1795667462'123456000LL - 1'000'000'000LL);
 }
+
+// A socket as a kernel listing shows it: 10.0.0.1:5000 -> 10.0.0.2:80.
+ListedSocket listed(std::uint64_t cookie, TcpState state);
 
 IpAddress ipv4(const char* text);
 IpAddress ipv6(const char* text);

@@ -69,16 +69,7 @@ class FakeStream : public EventDrain {
     Reconciler* reconciler_ = nullptr;
 };
 
-ListedSocket listed(std::uint64_t cookie, TcpState state) {
-    ListedSocket s;
-    s.cookie = cookie;
-    s.state = state;
-    s.saddr = testing::ipv4("127.0.0.1");
-    s.daddr = testing::ipv4("127.0.0.1");
-    s.sport = 40000;
-    s.dport = 8080;
-    return s;
-}
+using testing::listed;
 
 ListedSocket listed_timewait(std::uint64_t cookie) {
     ListedSocket s = listed(cookie, TcpState::TimeWait);

@@ -126,16 +126,7 @@ using testing::transition;
 
 constexpr std::uint32_t kNetns = 4026531840u;
 
-ListedSocket listed(std::uint64_t cookie, TcpState state) {
-    ListedSocket s;
-    s.cookie = cookie;
-    s.state = state;
-    s.saddr = testing::ipv4("10.0.0.1");
-    s.daddr = testing::ipv4("10.0.0.2");
-    s.sport = 5000;
-    s.dport = 80;
-    return s;
-}
+using testing::listed;
 
 TEST(SocketTableReconcile, SeedsAnEmptyTableWithUnknownAges) {
     SocketTable table(16);
