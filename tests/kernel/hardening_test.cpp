@@ -152,12 +152,24 @@ TEST(Hardening, StartsAsTheServiceUserWithTwoAmbientCapabilities) {
     TCPSCOPE_REQUIRE_BPF();
     const TracerAccount account = tracer_account();
     const std::uint16_t port = free_loopback_port();
-    TracerProcess serve({"serve", "--metrics-addr", "127.0.0.1:" + std::to_string(port)},
-                        {"setpriv", "--reuid=" + std::to_string(account.uid),
-                         "--regid=" + std::to_string(account.gid), "--clear-groups",
-                         "--inh-caps=-all,+bpf,+perfmon", "--ambient-caps=-all,+bpf,+perfmon",
-                         "--bounding-set=-all,+bpf,+perfmon"});
-    ASSERT_TRUE(serve.wait_ready());
+    // Before 5.11 BPF maps are charged to RLIMIT_MEMLOCK: the unit's
+    // LimitMEMLOCK=infinity, which prlimit sets here (as root, before the switch).
+    std::vector<std::string> launcher;
+    if (!kernel_at_least(5, 11)) {
+        launcher = {"prlimit", "--memlock=unlimited:unlimited"};
+    }
+    const std::vector<std::string> as_the_unit = {"setpriv",
+                                                  "--reuid=" + std::to_string(account.uid),
+                                                  "--regid=" + std::to_string(account.gid),
+                                                  "--clear-groups",
+                                                  "--inh-caps=-all,+bpf,+perfmon",
+                                                  "--ambient-caps=-all,+bpf,+perfmon",
+                                                  "--bounding-set=-all,+bpf,+perfmon"};
+    launcher.insert(launcher.end(), as_the_unit.begin(), as_the_unit.end());
+    TracerProcess serve({"serve", "--metrics-addr", "127.0.0.1:" + std::to_string(port)}, launcher);
+    if (!serve.wait_ready()) {
+        FAIL() << "serve did not start: " << serve.wait_exit().stderr_text;
+    }
     EXPECT_TRUE(http_get(port, "/metrics")) << "serving";
     for (auto status : thread_statuses(serve.pid())) {
         // CAP_BPF, where it stays, only in the main thread; HTTP threads: nothing.

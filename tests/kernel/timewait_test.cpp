@@ -337,6 +337,51 @@ TEST_F(TimewaitTest, ServerClosingFirstPutsTimeWaitOnTheServerSide) {
     EXPECT_EQ(total["top_lport"][0]["births"], kCount);
 }
 
+// The closer of each TIME_WAIT names its cgroup: a client in a fresh cgroup
+// closing first, against a server in another.
+TEST_F(TimewaitTest, ClosersNameTheirCgroup) {
+    TestCgroup client_cgroup;
+    TestCgroup server_cgroup;
+    start();
+    constexpr std::uint16_t kPort = 9300;
+    constexpr int kCount = 5;
+    Gate listening;
+    Child server(*ns_, [&] {
+        if (!server_cgroup.enter()) {
+            return 9;
+        }
+        int l = listen_on(AF_INET, "127.0.0.1", kPort);
+        listening.open();
+        for (int i = 0; i < kCount; ++i) {
+            int fd = accept_one(l);
+            read_until_eof(fd);
+            close(fd);
+        }
+        close(l);
+        return 0;
+    });
+    ASSERT_TRUE(listening.wait());
+    Child client(*ns_, [&] {
+        if (!client_cgroup.enter()) {
+            return 9;
+        }
+        for (int i = 0; i < kCount; ++i) {
+            if (connect_and_close(AF_INET, "127.0.0.1", kPort) != 0) {
+                return 1;
+            }
+        }
+        return 0;
+    });
+    ASSERT_EQ(client.wait(), 0);
+    ASSERT_EQ(server.wait(), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1200));
+    auto [intervals, total] = stop();
+    ASSERT_EQ(total["closers"].size(), 1u) << total["closers"].dump();
+    EXPECT_EQ(total["closers"][0]["cgroup"], client_cgroup.path()) << total["closers"].dump();
+    EXPECT_TRUE(total["closers"][0]["unit"].is_null());
+    EXPECT_EQ(total["closers"][0]["count"], kCount);
+}
+
 TEST_F(TimewaitTest, EarlyDeathsByPortReuseAndByResetAreCountedAndTraced) {
     start();
     // Reconciling at every one-second tick (the default is every 10 s).

@@ -6,6 +6,7 @@
 #include "cli/exit_codes.h"
 #include "cli/options.h"
 
+#include "core/cgroup_name.h"
 #include "unit/event_builder.h"
 #include "views/timewait_format.h"
 
@@ -90,6 +91,30 @@ TEST(TimewaitFormat, TextEscapesCommAndShowsWarnings) {
     EXPECT_NE(all.find("p50 30.0 s, max 59.9 s"), std::string::npos) << all;
     EXPECT_NE(all.find("2500/131072 tw_buckets"), std::string::npos) << all;
     EXPECT_NE(all.find("  WARNING: a \"quoted\" warning"), std::string::npos) << all;
+}
+
+class OneUnit : public CgroupNames {
+  public:
+    const CgroupName* find(std::uint64_t id) override { return id == 9 ? &unit_ : nullptr; }
+
+  private:
+    CgroupName unit_ = name_cgroup("/system.slice/churn.service");
+};
+
+TEST(TimewaitFormat, ClosersNameTheirUnit) {
+    OneUnit cgroups;
+    TimewaitFormatter f(WallClock(0), &cgroups);
+    TimewaitReport r = sample_report();
+    r.closers[0].cgroup_id = 9;
+    std::string all;
+    for (const auto& l : f.text_lines(r)) {
+        all += l + "\n";
+    }
+    EXPECT_NE(all.find("4242/churn\\x1b (client, churn.service) 500"), std::string::npos) << all;
+    auto j = nlohmann::json::parse(f.json_line(r));
+    EXPECT_EQ(j["closers"][0]["unit"], "churn.service");
+    EXPECT_EQ(j["closers"][0]["cgroup"], "/system.slice/churn.service");
+    EXPECT_TRUE(j["closers"][1]["unit"].is_null());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/cgroup_paths.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/netns_path.h"
@@ -67,7 +68,8 @@ int run_command(const TimewaitConfig& config) {
     SocketTable table(config.tuning.max_sockets);
     table.set_sparse(true);  // history_gaps stays 0: losses show in the kernel counters
     TimewaitStats stats(config.top_n, config.warn_pct);
-    TimewaitFormatter formatter(WallClock::from_system());
+    CgroupPaths cgroups;
+    TimewaitFormatter formatter(WallClock::from_system(), &cgroups);
     PendingBirths births;
     std::uint64_t events = 0;
     RingSource source(tracer.events_fd(), [&](const Transition& t) {

@@ -15,7 +15,7 @@ const Destination& order_key(const Destination& d) {
     return d;
 }
 auto order_key(const Closer& c) {
-    return std::make_tuple(c.pid, c.comm.view(), c.role);
+    return std::make_tuple(c.pid, c.comm.view(), c.role, c.cgroup_id);
 }
 std::uint16_t order_key(std::uint16_t port) {
     return port;
@@ -66,6 +66,7 @@ std::size_t CloserHash::operator()(const Closer& c) const {
     h.add(c.pid);
     h.add(c.comm.view().data(), c.comm.view().size());
     h.add(c.role);
+    h.add(c.cgroup_id);
     return h.value();
 }
 
@@ -174,6 +175,7 @@ void TimewaitStats::birth(const SocketEntry& entry) {
     if (entry.owner) {
         closer.pid = entry.owner->pid;
         closer.comm = entry.owner->comm;
+        closer.cgroup_id = entry.owner->cgroup_id;
     }
     ++c.closers[closer];
 }
@@ -236,6 +238,7 @@ TimewaitReport TimewaitStats::report(const Counts& c, std::uint64_t now_ns, doub
         }
         out.comm = key.comm.str();
         out.side = key.role;
+        out.cgroup_id = key.cgroup_id;
         out.count = n;
         return out;
     });

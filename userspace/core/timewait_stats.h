@@ -29,6 +29,7 @@ struct Closer {
     std::uint32_t pid = 0;
     TaskComm comm;
     SocketRole role = SocketRole::Unknown;
+    std::uint64_t cgroup_id = 0;  // the owner's cgroup, 0 unknown
     bool operator==(const Closer&) const = default;
 };
 struct CloserHash {
@@ -51,6 +52,7 @@ struct CloserCount {
     std::string comm;
     SocketRole side = SocketRole::Unknown;
     std::uint64_t count = 0;
+    std::uint64_t cgroup_id = 0;  // the closer's cgroup, 0 unknown
 };
 
 // Ephemeral ports tied up towards one destination.

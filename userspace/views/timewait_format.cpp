@@ -1,5 +1,7 @@
 #include "views/timewait_format.h"
 
+#include "core/cgroup_name.h"
+
 #include <fmt/format.h>
 
 #include "views/escape.h"
@@ -44,9 +46,15 @@ std::string text_list(const std::vector<T>& items, Fn to_text) {
     return out;
 }
 
-std::string closer_text(const CloserCount& c) {
+// "PID/COMM (side) N", with the closer's systemd unit (else its cgroup path)
+// after the side where known: "812/nginx (server, nginx.service) 40".
+std::string closer_text(const CloserCount& c, const CgroupName* cgroup) {
     std::string who = c.pid ? fmt::format("{}/{}", *c.pid, escape_for_terminal(c.comm)) : "-";
-    return fmt::format("{} ({}) {}", who, side_name(c.side), c.count);
+    std::string where;
+    if (cgroup != nullptr) {
+        where = ", " + escape_for_terminal(cgroup->unit.empty() ? cgroup->path : cgroup->unit);
+    }
+    return fmt::format("{} ({}{}) {}", who, side_name(c.side), where, c.count);
 }
 
 // Corrections lag when listings are spaced out (ListingSchedule): say so
@@ -76,6 +84,10 @@ const char* side_name(SocketRole role) {
     return "unknown";
 }
 
+const CgroupName* TimewaitFormatter::cgroup_of(const CloserCount& c) const {
+    return cgroups_ != nullptr ? cgroups_->find(c.cgroup_id) : nullptr;
+}
+
 std::vector<std::string> TimewaitFormatter::text_lines(const TimewaitReport& r) const {
     std::vector<std::string> lines;
     std::string when =
@@ -92,7 +104,9 @@ std::vector<std::string> TimewaitFormatter::text_lines(const TimewaitReport& r) 
     lines.push_back("  top lport:     " + text_list(r.top_lport, [](const PortCount& p) {
                         return fmt::format("{} {}", p.port, p.births);
                     }));
-    lines.push_back("  closers:       " + text_list(r.closers, closer_text));
+    lines.push_back("  closers:       " + text_list(r.closers, [&](const CloserCount& c) {
+                        return closer_text(c, cgroup_of(c));
+                    }));
     lines.push_back(r.remaining_p50_ms
                         ? fmt::format("  remaining:     p50 {}, max {}",
                                       seconds(*r.remaining_p50_ms), seconds(*r.remaining_max_ms))
@@ -147,13 +161,24 @@ std::string TimewaitFormatter::json_line(const TimewaitReport& r) const {
                                                    .field("births", p.births)
                                                    .finish();
                                            }))
-        .raw_field("closers", json_array(r.closers, [](const CloserCount& c) {
+        .raw_field("closers", json_array(r.closers, [&](const CloserCount& c) {
                        JsonObject o;
                        o.optional_field("pid", c.pid);
                        if (c.pid) {
                            o.field("comm", c.comm);
                        } else {
                            o.null_field("comm");
+                       }
+                       const CgroupName* cgroup = cgroup_of(c);
+                       if (cgroup != nullptr) {
+                           o.field("cgroup", cgroup->path);
+                       } else {
+                           o.null_field("cgroup");
+                       }
+                       if (cgroup != nullptr && !cgroup->unit.empty()) {
+                           o.field("unit", cgroup->unit);
+                       } else {
+                           o.null_field("unit");
                        }
                        return o.field("side", side_name(c.side)).field("count", c.count).finish();
                    }));

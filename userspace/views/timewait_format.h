@@ -10,9 +10,14 @@
 
 namespace tcpscope {
 
+class CgroupNames;
+struct CgroupName;
+
 class TimewaitFormatter {
   public:
-    explicit TimewaitFormatter(WallClock clock) : clock_(clock) {}
+    // cgroups: names each closer's cgroup (null: unknown).
+    explicit TimewaitFormatter(WallClock clock, CgroupNames* cgroups = nullptr)
+        : clock_(clock), cgroups_(cgroups) {}
 
     std::vector<std::string> text_lines(const TimewaitReport& r) const;
     // Keys: ts interval_s births births_per_s deaths deaths_per_s early_deaths
@@ -21,7 +26,10 @@ class TimewaitFormatter {
     std::string json_line(const TimewaitReport& r) const;
 
   private:
+    const CgroupName* cgroup_of(const CloserCount& c) const;
+
     WallClock clock_;
+    CgroupNames* cgroups_;
 };
 
 // "client", "server" or "unknown".
