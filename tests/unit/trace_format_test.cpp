@@ -17,7 +17,7 @@ TraceFormatter formatter() {
 }
 
 TEST(TraceText, HeaderNamesTheColumns) {
-    EXPECT_EQ(TraceFormatter::text_header(),
+    EXPECT_EQ(TraceFormatter(testing::test_clock()).text_header(),
               "TIME            PID     COMM             LADDR:LPORT           RADDR:RPORT       "
               "    OLD -> NEW                         MS ERROR");
 }
@@ -176,6 +176,23 @@ TEST(TraceJson, NamesTheOwnersCgroupOrNull) {
     j = nlohmann::json::parse(f.json_line(t));
     EXPECT_TRUE(j["cgroup"].is_null());
     EXPECT_TRUE(j["unit"].is_null());
+}
+
+TEST(TraceText, TheCgroupColumnShowsTheUnitOrADash) {
+    FixedCgroups cgroups;
+    TraceFormatter f(testing::test_clock(), &cgroups);
+    f.show_cgroup_column();
+    EXPECT_NE(f.text_header().find("COMM             UNIT                     LADDR:LPORT"),
+              std::string::npos)
+        << f.text_header();
+    Transition t = testing::transition(1, TcpState::Close, TcpState::SynSent);
+    t.owner->cgroup_id = 77;
+    EXPECT_NE(f.text_line(t).find(" nginx.service            127.0.0.1:"), std::string::npos)
+        << f.text_line(t);
+    t.owner->cgroup_id = 0;
+    EXPECT_NE(f.text_line(t).find(" -                        127.0.0.1:"), std::string::npos)
+        << f.text_line(t);
+    EXPECT_EQ(TraceFormatter(testing::test_clock()).text_header().find("UNIT"), std::string::npos);
 }
 
 TEST(CgroupName, UnitsAndContainersFromThePath) {

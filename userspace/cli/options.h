@@ -43,7 +43,8 @@ struct TraceConfig {
     std::size_t rotate_bytes = 0;
     std::size_t rotate_files = 3;
     bool stats = false;
-    double reconcile_s = 10;  // 0: never reconcile against sock_diag
+    bool cgroup_column = false;  // --cgroup-column
+    double reconcile_s = 10;     // 0: never reconcile against sock_diag
 };
 
 struct SynfailConfig {

@@ -98,10 +98,13 @@ int run_command(const TraceConfig& config) {
     WallClock formatter_clock = WallClock::from_system();
     CgroupPaths cgroups;
     TraceFormatter formatter(formatter_clock, &cgroups);
+    if (config.cgroup_column) {
+        formatter.show_cgroup_column();
+    }
     std::uint64_t events = 0;
 
     if (!config.json) {
-        sink->write_line(TraceFormatter::text_header());
+        sink->write_line(formatter.text_header());
     }
     auto write = [&](const Transition& t) {
         sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));

@@ -19,6 +19,8 @@ Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
         ->check(CLI::Range(1, 1000))
         ->type_name("N");
     cmd->add_flag("--stats", c.stats, "print counters to stderr every second");
+    cmd->add_flag("--cgroup-column", c.cgroup_column,
+                  "text output: a UNIT column, the owner's systemd unit (else its cgroup path)");
     add_reconcile_option(*cmd, c.reconcile_s,
                          "check the live table against the kernel every SECONDS and after any "
                          "loss (0: never)");

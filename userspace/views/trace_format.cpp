@@ -1,5 +1,6 @@
 #include "views/trace_format.h"
 
+#include "core/cgroup_name.h"
 #include "core/errno_name.h"
 #include "core/text_append.h"
 #include "views/escape.h"
@@ -13,6 +14,7 @@ namespace {
 constexpr std::size_t kTimeWidth = 15;
 constexpr std::size_t kPidWidth = 7;
 constexpr std::size_t kCommWidth = 16;
+constexpr std::size_t kUnitWidth = 24;
 constexpr std::size_t kEndpointWidth = 21;
 constexpr std::size_t kStatesWidth = 26;
 constexpr std::size_t kMsWidth = 10;
@@ -41,16 +43,19 @@ std::string error_name_of(const Transition& t) {
     return t.sk_err != 0 ? errno_name(t.sk_err) : std::string();
 }
 
-std::string TraceFormatter::text_header() {
+std::string TraceFormatter::text_header() const {
     std::string out;
     for (auto [text, width] : {std::pair{"TIME", kTimeWidth},
                                {"PID", kPidWidth},
                                {"COMM", kCommWidth},
+                               {"UNIT", cgroup_column_ ? kUnitWidth : 0},
                                {"LADDR:LPORT", kEndpointWidth},
                                {"RADDR:RPORT", kEndpointWidth},
                                {"OLD -> NEW", kStatesWidth}}) {
-        append_left(out, text, width);
-        out += ' ';
+        if (width > 0) {
+            append_left(out, text, width);
+            out += ' ';
+        }
     }
     append_right(out, "MS", kMsWidth);
     out += " ERROR";
@@ -66,6 +71,15 @@ std::string TraceFormatter::text_line(const Transition& t) const {
     column(out, kCommWidth, [&](std::string& o) {
         o += t.owner ? escape_for_terminal(t.owner->comm) : std::string("-");
     });
+    if (cgroup_column_) {
+        column(out, kUnitWidth, [&](std::string& o) {
+            const CgroupName* cgroup =
+                cgroups_ != nullptr && t.owner ? cgroups_->find(t.owner->cgroup_id) : nullptr;
+            o += cgroup == nullptr
+                     ? std::string("-")
+                     : escape_for_terminal(cgroup->unit.empty() ? cgroup->path : cgroup->unit);
+        });
+    }
     column(out, kEndpointWidth, [&](std::string& o) { append_endpoint(o, t.saddr, t.sport); });
     column(out, kEndpointWidth, [&](std::string& o) { append_endpoint(o, t.daddr, t.dport); });
     column(out, kStatesWidth, [&](std::string& o) { append_states(o, t); });

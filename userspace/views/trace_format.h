@@ -16,8 +16,12 @@ class TraceFormatter {
     explicit TraceFormatter(WallClock clock, CgroupNames* cgroups = nullptr)
         : clock_(clock), cgroups_(cgroups) {}
 
-    static std::string text_header();
-    // TIME PID COMM LADDR:LPORT RADDR:RPORT OLD -> NEW MS [ERROR]; "-" for unknowns.
+    // With a UNIT column after COMM (--cgroup-column): the owner's systemd
+    // unit, else its cgroup path, else "-".
+    void show_cgroup_column() { cgroup_column_ = true; }
+
+    std::string text_header() const;
+    // TIME PID COMM [UNIT] LADDR:LPORT RADDR:RPORT OLD -> NEW MS [ERROR]; "-" for unknowns.
     std::string text_line(const Transition& t) const;
     // Keys: ts ts_ns cookie netns pid comm cgroup unit container family saddr
     // sport daddr dport old new
@@ -27,6 +31,7 @@ class TraceFormatter {
   private:
     WallClock clock_;
     CgroupNames* cgroups_;
+    bool cgroup_column_ = false;
 };
 
 // "ECONNREFUSED" style name of a transition's error, or empty when it has none.
