@@ -259,5 +259,26 @@ TEST_F(ServeTest, ARootOwnedFileAtTheLogPathIsNotWritableAfterTheSwitch) {
     EXPECT_FALSE(json_lines(moved).empty());
 }
 
+// Failures by the connecting process's unit: a client in a fresh cgroup
+// (no unit in its path: the path names it) gets its own series.
+TEST_F(ServeTest, FailuresAreLabelledByTheConnectorsUnit) {
+    TestCgroup cgroup;
+    Child refused(*ns_, [&] {
+        if (!cgroup.enter()) {
+            return 9;
+        }
+        for (int i = 0; i < 3; ++i) {
+            if (connect_to(AF_INET, "127.0.0.1", kClosedPort) != -ECONNREFUSED) {
+                return 1;
+            }
+        }
+        return 0;
+    });
+    ASSERT_EQ(refused.wait(), 0);
+    const Labels labels = {{"unit", cgroup.path()}, {"reason", "ECONNREFUSED"}};
+    std::string text = scrape_until("tcpscope_connect_failures_by_unit_total", labels, 3);
+    EXPECT_EQ(sample_value(text, "tcpscope_connect_failures_by_unit_total", labels), 3.0) << text;
+}
+
 }  // namespace
 }  // namespace tcpscope::ktest

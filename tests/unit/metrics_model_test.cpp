@@ -9,6 +9,7 @@
 #include "cli/exit_codes.h"
 #include "cli/options.h"
 #include "cli/serve_command.h"
+#include "core/cgroup_name.h"
 #include "core/metrics_model.h"
 #include "core/socket_table.h"
 #include "export/metrics_exporter.h"
@@ -293,6 +294,46 @@ TEST(ServeOptionsTest, DefaultsAndFlags) {
     EXPECT_FALSE(parsed.command);
     EXPECT_EQ(parsed.exit_code, exit_code::kUsage);
     EXPECT_NE(parsed.output.find("--metrics-addr"), std::string::npos) << parsed.output;
+}
+
+class TwoUnits : public CgroupNames {
+  public:
+    const CgroupName* find(std::uint64_t id) override {
+        return id == 1 ? &web_ : id == 2 ? &batch_ : id == 3 ? &adhoc_ : nullptr;
+    }
+
+  private:
+    CgroupName web_ = name_cgroup("/system.slice/web.service");
+    CgroupName batch_ = name_cgroup("/system.slice/batch.service");
+    CgroupName adhoc_ = name_cgroup("/adhoc");
+};
+
+TEST(MetricsModelTest, FailuresByUnitKeepTheTopNAndMergeTheRest) {
+    TwoUnits cgroups;
+    SocketTable table(1024);
+    MetricsModel model(2, &cgroups);
+    std::uint64_t cookie = 1;
+    auto fail_from = [&](std::uint64_t cgroup, int n) {
+        for (int i = 0; i < n; ++i, ++cookie) {
+            Transition t = transition(cookie, TcpState::SynSent, TcpState::Close, cookie * kMs);
+            t.sk_err = ECONNREFUSED;
+            t.owner->cgroup_id = cgroup;
+            model.observe(t, table.apply(t));
+        }
+    };
+    fail_from(1, 5);
+    fail_from(2, 3);
+    fail_from(3, 1);  // third: merged into "other"
+    fail_from(0, 2);  // owner's cgroup never learned
+    auto m = model.snapshot();
+    auto by_unit = [&](const char* unit) {
+        return value(m, "tcpscope_connect_failures_by_unit_total",
+                     {{"unit", unit}, {"reason", "ECONNREFUSED"}});
+    };
+    EXPECT_EQ(by_unit("web.service"), 5);
+    EXPECT_EQ(by_unit("batch.service"), 3);
+    EXPECT_EQ(by_unit("other"), 3) << "/adhoc and the unknown owners, past the top 2";
+    EXPECT_EQ(value(m, "tcpscope_connect_failures_total", {{"reason", "ECONNREFUSED"}}), 11);
 }
 
 }  // namespace

@@ -136,9 +136,9 @@ int run_command(const ServeConfig& config) {
     drop_thread_capabilities(bpf);
 
     SocketTable table(config.tuning.max_sockets);
-    MetricsModel model(config.top_n);
-    const WallClock clock = WallClock::from_system();
     CgroupPaths cgroups;
+    MetricsModel model(config.top_n, &cgroups);
+    const WallClock clock = WallClock::from_system();
     TraceFormatter transitions(clock, &cgroups);
     SynfailFormatter failures(clock, &cgroups);
     std::uint64_t events = 0;

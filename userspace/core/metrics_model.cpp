@@ -2,6 +2,10 @@
 
 #include <algorithm>
 
+#include "core/cgroup_name.h"
+
+#include <algorithm>
+
 #include "core/address.h"
 #include "core/connect_outcome.h"
 
@@ -47,7 +51,8 @@ void SecondsHistogram::observe_ns(std::uint64_t ns) {
     sum_ += s;
 }
 
-MetricsModel::MetricsModel(std::size_t top_n) : top_n_(top_n) {}
+MetricsModel::MetricsModel(std::size_t top_n, CgroupNames* cgroups)
+    : top_n_(top_n), cgroups_(cgroups) {}
 
 void MetricsModel::transition(const Transition& t) {
     ++transitions_[{t.old_state, t.new_state}];
@@ -64,7 +69,9 @@ void MetricsModel::observe(const Transition& t, const SocketTable::Applied& appl
     if (outcome != ConnectOutcome::None) {
         const bool failed = outcome == ConnectOutcome::Failed;
         if (failed) {
-            ++failures_[failure_reason(t)];
+            const std::string reason = failure_reason(t);
+            ++failures_[reason];
+            ++failures_by_cgroup_[{t.owner ? t.owner->cgroup_id : 0, reason}];
         } else {
             ++successes_;
         }
@@ -115,6 +122,50 @@ void MetricsModel::set_pressure(const std::vector<PortPressure>& pressure) {
                                                               std::min(top_n_, pressure.size())));
 }
 
+// The owner's unit (else its cgroup path, else "unknown") per failure, the
+// top N units by failures keeping their name and the rest merged as "other":
+// a bounded label set however many cgroups a host has.
+MetricFamilyData MetricsModel::failures_by_unit() const {
+    std::map<std::string, std::map<std::string, std::uint64_t>> by_unit;  // unit -> reason -> n
+    for (const auto& [key, n] : failures_by_cgroup_) {
+        const CgroupName* name = cgroups_ != nullptr ? cgroups_->find(key.first) : nullptr;
+        std::string unit = name == nullptr       ? "unknown"
+                           : !name->unit.empty() ? name->unit
+                                                 : name->path;
+        by_unit[unit][key.second] += n;
+    }
+    std::vector<std::pair<std::uint64_t, std::string>> ranked;  // (total, unit)
+    for (const auto& [unit, reasons] : by_unit) {
+        std::uint64_t total = 0;
+        for (const auto& [reason, n] : reasons) {
+            total += n;
+        }
+        ranked.emplace_back(total, unit);
+    }
+    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
+        return a.first != b.first ? a.first > b.first : a.second < b.second;
+    });
+    std::map<std::string, std::map<std::string, std::uint64_t>> shown;
+    for (std::size_t i = 0; i < ranked.size(); ++i) {
+        const std::string& unit = ranked[i].second;
+        for (const auto& [reason, n] : by_unit[unit]) {
+            shown[i < top_n_ ? unit : std::string("other")][reason] += n;
+        }
+    }
+    MetricFamilyData family_data = family(
+        "tcpscope_connect_failures_by_unit_total",
+        "Failed connection attempts by the connecting process's systemd unit (else its cgroup "
+        "path; top N, the rest \"other\", owners not known \"unknown\") and reason",
+        MetricKind::Counter);
+    for (const auto& [unit, reasons] : shown) {
+        for (const auto& [reason, n] : reasons) {
+            family_data.samples.push_back(
+                {{{"unit", unit}, {"reason", reason}}, as_value(n), nullptr});
+        }
+    }
+    return family_data;
+}
+
 std::vector<MetricFamilyData> MetricsModel::snapshot() const {
     using K = MetricKind;
     std::vector<MetricFamilyData> out;
@@ -157,6 +208,7 @@ std::vector<MetricFamilyData> MetricsModel::snapshot() const {
         failures.samples.push_back({{{"reason", reason}}, as_value(n), nullptr});
     }
     out.push_back(std::move(failures));
+    out.push_back(failures_by_unit());
     out.push_back(single("tcpscope_connect_successes_total",
                          "Connection attempts that reached ESTABLISHED", K::Counter,
                          as_value(successes_)));

@@ -66,10 +66,14 @@ struct EventCounts {
     std::uint64_t recovered = 0;
 };
 
+class CgroupNames;
+
 class MetricsModel {
   public:
-    // top_n: destinations with a port-range pressure gauge.
-    explicit MetricsModel(std::size_t top_n);
+    // top_n: destinations with a port-range pressure gauge, and units with
+    // their own failure series. cgroups names the owners' units (null: all
+    // "unknown"); snapshot() asks it, so it must outlive the model.
+    explicit MetricsModel(std::size_t top_n, CgroupNames* cgroups = nullptr);
 
     // One transition read from the kernel, and what applying it to the live
     // table did (an inferred TIME_WAIT birth counts as a transition too).
@@ -89,12 +93,17 @@ class MetricsModel {
 
   private:
     void transition(const Transition& t);
+    MetricFamilyData failures_by_unit() const;
     void timewait_end(const TimewaitEnd& end);
 
     std::size_t top_n_;
     std::map<std::pair<TcpState, TcpState>, std::uint64_t> transitions_;
     std::map<TcpState, SecondsHistogram> time_in_state_;
     std::map<std::string, std::uint64_t> failures_;  // reason -> count
+    // Failures by the owner's cgroup id (0 unknown) and reason; named and
+    // cut to the top N units (the rest "other") at each snapshot.
+    std::map<std::pair<std::uint64_t, std::string>, std::uint64_t> failures_by_cgroup_;
+    CgroupNames* cgroups_;
     std::uint64_t successes_ = 0;
     std::map<std::string, SecondsHistogram> syn_sent_;  // outcome -> histogram
     std::uint64_t tw_births_ = 0;
