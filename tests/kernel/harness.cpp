@@ -495,6 +495,11 @@ Child serve_one_until_eof(const NetNamespace& ns, int family, const char* addr, 
     return server;
 }
 
+Child connect_and_close_from(const NetNamespace& ns, const TestCgroup& cgroup, int family,
+                             const char* addr, std::uint16_t port) {
+    return Child(ns, [&] { return cgroup.enter() ? connect_and_close(family, addr, port) : 9; });
+}
+
 std::map<std::uint64_t, std::vector<nlohmann::json>> by_cookie(
     const std::vector<nlohmann::json>& events) {
     std::map<std::uint64_t, std::vector<nlohmann::json>> out;

@@ -181,6 +181,9 @@ struct ServerSetup {
 };
 Child serve_one_until_eof(const NetNamespace& ns, int family, const char* addr, std::uint16_t port,
                           const ServerSetup& setup = {});
+// A client that enters the cgroup, then connect_and_close() (exit 9: could not enter).
+Child connect_and_close_from(const NetNamespace& ns, const TestCgroup& cgroup, int family,
+                             const char* addr, std::uint16_t port);
 
 // Events of one socket, in order.
 std::map<std::uint64_t, std::vector<nlohmann::json>> by_cookie(

@@ -362,6 +362,90 @@ TEST_F(NetstatDifferential, ContinuousTablesShowAgesOwnersAndShortLivedSockets) 
     EXPECT_EQ(run.summary["tables"], 4u) << run.stderr_text;
 }
 
+// --cgroup: each socket's cgroup as the kernel lists it (the creator's; an
+// accepted socket's is its listener's). A TIME_WAIT socket is listed with
+// none: one table shows '-', while -c shows its closed socket's owner's.
+TEST_F(NetstatDifferential, CgroupColumnNamesEachSocketsCgroup) {
+    NetNamespace ns;
+    TestCgroup server_cgroup;
+    TestCgroup client_cgroup;
+    TracerProcess continuous(
+        {"netstat", "-tan", "-c", "0.4", "--count", "5", "--cgroup", "--netns", ns.path()});
+    ASSERT_TRUE(continuous.wait_ready());
+    Gate listening;
+    Gate settled;
+    Gate release;
+    Child server(ns, [&] {
+        if (!server_cgroup.enter()) {
+            return 9;
+        }
+        int l = listen_on(AF_INET, "127.0.0.1", 7300);
+        listening.open();
+        int held = accept_one(l);
+        int closed = accept_one(l);
+        read_until_eof(closed);
+        close(closed);
+        read_until_eof(held);  // the client closes it once released
+        close(held);
+        close(l);
+        return 0;
+    });
+    ASSERT_TRUE(listening.wait());
+    Child client(ns, [&] {
+        if (!client_cgroup.enter()) {
+            return 9;
+        }
+        int held = connect_to(AF_INET, "127.0.0.1", 7300);
+        int closing = connect_to(AF_INET, "127.0.0.1", 7300);
+        if (held < 0 || closing < 0) {
+            return 1;
+        }
+        close(closing);  // the client closes first: its side ends in TIME_WAIT
+        usleep(200'000);
+        settled.open();
+        release.wait(std::chrono::seconds(60));
+        close(held);
+        return 0;
+    });
+    ASSERT_TRUE(settled.wait());
+    TracerRun once = TracerProcess({"netstat", "-tan", "--cgroup", "--netns", ns.path()})
+                         .wait_exit(std::chrono::seconds(20));
+    TracerRun run = continuous.wait_exit(std::chrono::seconds(20));
+    release.open();
+    EXPECT_EQ(client.wait(), 0);
+    EXPECT_EQ(server.wait(), 0);
+    ASSERT_EQ(once.exit_status, 0) << once.stderr_text;
+    ASSERT_EQ(run.exit_status, 0) << run.stderr_text;
+
+    const std::string server_path = server_cgroup.path();
+    const std::string client_path = client_cgroup.path();
+    const std::string& one = once.stdout_text;
+    EXPECT_NE(one.find("Cgroup"), std::string::npos) << one;
+    auto count = [](const std::string& text, const std::string& pattern) {
+        std::regex re(pattern);
+        return std::distance(std::sregex_iterator(text.begin(), text.end(), re),
+                             std::sregex_iterator());
+    };
+    EXPECT_EQ(count(one, R"(127\.0\.0\.1:7300 +0\.0\.0\.0:\* +LISTEN +)" + server_path + " "), 1)
+        << one;
+    EXPECT_EQ(
+        count(one, R"(127\.0\.0\.1:7300 +127\.0\.0\.1:[0-9]+ +ESTABLISHED +)" + server_path + " "),
+        1)
+        << one;
+    EXPECT_EQ(
+        count(one, R"(127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:7300 +ESTABLISHED +)" + client_path + " "),
+        1)
+        << one;
+    EXPECT_EQ(count(one, R"(127\.0\.0\.1:7300 +TIME_WAIT +- )"), 1) << one;
+    std::string last = run.stdout_text.substr(run.stdout_text.rfind("Active Internet"));
+    EXPECT_EQ(count(last, R"(127\.0\.0\.1:7300 +TIME_WAIT +)" + client_path + " "), 1)
+        << run.stdout_text;
+    EXPECT_EQ(
+        count(last, R"(127\.0\.0\.1:[0-9]+ +127\.0\.0\.1:7300 +ESTABLISHED +)" + client_path + " "),
+        1)
+        << run.stdout_text;
+}
+
 // `tcpscope trace` prints its live table on SIGUSR1 and keeps tracing.
 TEST_F(NetstatDifferential, TracePrintsItsLiveTableOnSigusr1) {
     NetNamespace ns;

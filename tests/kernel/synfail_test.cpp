@@ -11,6 +11,7 @@
 
 #include <liburing.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <regex>
@@ -318,19 +319,27 @@ TEST_F(SynfailTest, IcmpHostAndNetUnreachableFromTheRouter) {
     EXPECT_EQ(total_for(kNetUnreachable, kPort)["failures"], json({{"ENETUNREACH", 1}}));
 }
 
+// A client whose socket (made with the extra type flags) start() takes into
+// SYN_SENT, closed wait_ms later while the SYN goes unanswered.
+Child close_during_syn_sent(const NetNamespace& ns, int type_flags,
+                            const std::function<bool(int)>& start, int wait_ms) {
+    return Child(ns, [&] {
+        int fd = socket(AF_INET, SOCK_STREAM | type_flags, 0);
+        if (!start(fd)) {
+            return 1;
+        }
+        usleep(wait_ms * 1000);
+        close(fd);
+        return 0;
+    });
+}
+
 TEST_F(SynfailTest, CloseDuringSynSentIsCancelled) {
     add_router();
     start_tracer();
     constexpr int kWaitMs = 200;
-    Child client(*client_, [&] {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        if (start_connect(fd, kBlackholed, kPort) != 0) {
-            return 1;
-        }
-        usleep(kWaitMs * 1000);
-        close(fd);
-        return 0;
-    });
+    Child client = close_during_syn_sent(
+        *client_, 0, [](int fd) { return start_connect(fd, kBlackholed, kPort) == 0; }, kWaitMs);
     pid_t pid = client.pid();
     ASSERT_EQ(client.wait(), 0);
     stop_tracer();
@@ -366,17 +375,15 @@ TEST_F(SynfailTest, FastOpenCloseDuringSynSentIsCancelled) {
     ASSERT_EQ(client_->exec("sysctl -qw net.ipv4.tcp_fastopen=1"), 0);
     start_tracer();
     constexpr int kWaitMs = 200;
-    Child client(*client_, [&] {
-        int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-        sockaddr_in to = blackholed_address();
-        if (sendto(fd, "x", 1, MSG_FASTOPEN, reinterpret_cast<sockaddr*>(&to), sizeof(to)) < 0 &&
-            errno != EINPROGRESS) {
-            return 1;
-        }
-        usleep(kWaitMs * 1000);
-        close(fd);
-        return 0;
-    });
+    Child client = close_during_syn_sent(
+        *client_, SOCK_NONBLOCK,
+        [](int fd) {
+            sockaddr_in to = blackholed_address();
+            return sendto(fd, "x", 1, MSG_FASTOPEN, reinterpret_cast<sockaddr*>(&to), sizeof(to)) >=
+                       0 ||
+                   errno == EINPROGRESS;
+        },
+        kWaitMs);
     pid_t pid = client.pid();
     ASSERT_EQ(client.wait(), 0);
     stop_tracer();

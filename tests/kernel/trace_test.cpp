@@ -435,9 +435,7 @@ TEST_F(TraceTest, EveryTransitionNamesItsOwnersCgroup) {
     start_tracer();
     Child server = serve_one_until_eof(*ns_, AF_INET, "127.0.0.1", kPort,
                                        {[&] { return server_cgroup.enter(); }});
-    Child client(*ns_, [&] {
-        return client_cgroup.enter() ? connect_and_close(AF_INET, "127.0.0.1", kPort) : 9;
-    });
+    Child client = connect_and_close_from(*ns_, client_cgroup, AF_INET, "127.0.0.1", kPort);
     ASSERT_EQ(client.wait(), 0);
     ASSERT_EQ(server.wait(), 0);
     TracerRun run = stop_tracer();
@@ -464,9 +462,7 @@ TEST_F(TraceTest, CgroupFilterKeepsOnlyThatSubtree) {
     start_tracer({"--cgroup", client_cgroup.path()});
     Child server = serve_one_until_eof(*ns_, AF_INET, "127.0.0.1", kPort,
                                        {[&] { return server_cgroup.enter(); }});
-    Child client(*ns_, [&] {
-        return client_cgroup.enter() ? connect_and_close(AF_INET, "127.0.0.1", kPort) : 9;
-    });
+    Child client = connect_and_close_from(*ns_, client_cgroup, AF_INET, "127.0.0.1", kPort);
     ASSERT_EQ(client.wait(), 0);
     ASSERT_EQ(server.wait(), 0);
     TracerRun run = stop_tracer();
@@ -496,9 +492,7 @@ TEST_F(TraceTest, ASocketFromBeforeTheTracerHasItsCgroupOrNone) {
                                        {[&] { return server_cgroup.enter(); }, &traced});
     start_tracer();
     traced.open();
-    Child client(*ns_, [&] {
-        return client_cgroup.enter() ? connect_and_close(AF_INET, "127.0.0.1", kPort) : 9;
-    });
+    Child client = connect_and_close_from(*ns_, client_cgroup, AF_INET, "127.0.0.1", kPort);
     ASSERT_EQ(client.wait(), 0);
     ASSERT_EQ(server.wait(), 0);
     TracerRun run = stop_tracer();

@@ -1,8 +1,14 @@
 // Builds raw tcpscope_event records and Transitions for tests.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
+#include <map>
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "core/cgroup_name.h"
 
 #include "core/listed_socket.h"
 #include "core/transition.h"
@@ -27,5 +33,22 @@ ListedSocket listed(std::uint64_t cookie, TcpState state);
 
 IpAddress ipv4(const char* text);
 IpAddress ipv6(const char* text);
+
+// Cgroup ids named by fixed paths, as CgroupPaths would find them.
+class FakeCgroups : public CgroupNames {
+  public:
+    FakeCgroups(std::initializer_list<std::pair<std::uint64_t, std::string>> paths) {
+        for (const auto& [id, path] : paths) {
+            names_.emplace(id, name_cgroup(path));
+        }
+    }
+    const CgroupName* find(std::uint64_t id) override {
+        auto it = names_.find(id);
+        return it == names_.end() ? nullptr : &it->second;
+    }
+
+  private:
+    std::map<std::uint64_t, CgroupName> names_;
+};
 
 }  // namespace tcpscope::testing

@@ -296,20 +296,9 @@ TEST(ServeOptionsTest, DefaultsAndFlags) {
     EXPECT_NE(parsed.output.find("--metrics-addr"), std::string::npos) << parsed.output;
 }
 
-class TwoUnits : public CgroupNames {
-  public:
-    const CgroupName* find(std::uint64_t id) override {
-        return id == 1 ? &web_ : id == 2 ? &batch_ : id == 3 ? &adhoc_ : nullptr;
-    }
-
-  private:
-    CgroupName web_ = name_cgroup("/system.slice/web.service");
-    CgroupName batch_ = name_cgroup("/system.slice/batch.service");
-    CgroupName adhoc_ = name_cgroup("/adhoc");
-};
-
 TEST(MetricsModelTest, FailuresByUnitKeepTheTopNAndMergeTheRest) {
-    TwoUnits cgroups;
+    testing::FakeCgroups cgroups{
+        {1, "/system.slice/web.service"}, {2, "/system.slice/batch.service"}, {3, "/adhoc"}};
     SocketTable table(1024);
     MetricsModel model(2, &cgroups);
     std::uint64_t cookie = 1;

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "cli/system_names.h"
+#include "unit/event_builder.h"
 #include "views/netstat_format.h"
 
 namespace tcpscope {
@@ -413,6 +414,40 @@ TEST(NetstatRows, AgeAndOwnerComeFromTheLiveTable) {
     // The listing moved on from the table's state: the age is unknown.
     a.state = TcpState::CloseWait;
     EXPECT_FALSE(netstat_rows({a}, f, &table, 2'500'001'000)[0].age_ns);
+}
+
+TEST(NetstatRows, TheCgroupColumnNamesTheListingsCgroupElseTheOwners) {
+    testing::FakeCgroups cgroups{{5, "/system.slice/nginx.service"}, {6, "/batch/job-7"}};
+    SocketTable table(16);
+    ListedSocket full = sock("127.0.0.1", 80, "127.0.0.1", 4000, TcpState::Established);
+    full.cookie = 7;
+    full.cgroup_id = 5;  // as INET_DIAG_CGROUP_ID gives it
+    ListedSocket timewait = sock("127.0.0.1", 81, "127.0.0.1", 4001, TcpState::TimeWait);
+    timewait.cookie = 8;  // listed with no cgroup: the table's owner has one
+    ListedSocket stranger = sock("127.0.0.1", 82, "127.0.0.1", 4002, TcpState::Established);
+    stranger.cgroup_id = 99;  // an id no cgroup has (removed since)
+    Transition t = testing::transition(8, TcpState::FinWait2, TcpState::TimeWait);
+    t.owner->cgroup_id = 6;
+    table.apply(t);
+
+    NetstatFlags f = tan();
+    f.cgroup = true;
+    EXPECT_TRUE(netstat_header(f).ends_with("State       Cgroup                        \n"))
+        << netstat_header(f);
+    auto rows = netstat_rows({full, timewait, stranger}, f, &table, 2'000'000'000);
+    ASSERT_EQ(rows.size(), 3u);
+    FakeNames names;
+    EXPECT_TRUE(netstat_row(rows[0], f, names, nullptr, &cgroups)
+                    .ends_with("ESTABLISHED nginx.service                 \n"))
+        << netstat_row(rows[0], f, names, nullptr, &cgroups);
+    EXPECT_TRUE(netstat_row(rows[1], f, names, nullptr, &cgroups)
+                    .ends_with("TIME_WAIT   /batch/job-7                  \n"))
+        << netstat_row(rows[1], f, names, nullptr, &cgroups);
+    EXPECT_TRUE(netstat_row(rows[2], f, names, nullptr, &cgroups)
+                    .ends_with("ESTABLISHED -                             \n"));
+    // Without the flag the row is netstat's own.
+    f.cgroup = false;
+    EXPECT_TRUE(netstat_row(rows[0], f, names, nullptr, &cgroups).ends_with("ESTABLISHED\n"));
 }
 
 TEST(NetstatRows, RequestSocketsTakeTheirListenersUid) {

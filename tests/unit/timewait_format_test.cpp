@@ -93,16 +93,8 @@ TEST(TimewaitFormat, TextEscapesCommAndShowsWarnings) {
     EXPECT_NE(all.find("  WARNING: a \"quoted\" warning"), std::string::npos) << all;
 }
 
-class OneUnit : public CgroupNames {
-  public:
-    const CgroupName* find(std::uint64_t id) override { return id == 9 ? &unit_ : nullptr; }
-
-  private:
-    CgroupName unit_ = name_cgroup("/system.slice/churn.service");
-};
-
 TEST(TimewaitFormat, ClosersNameTheirUnit) {
-    OneUnit cgroups;
+    testing::FakeCgroups cgroups{{9, "/system.slice/churn.service"}};
     TimewaitFormatter f(WallClock(0), &cgroups);
     TimewaitReport r = sample_report();
     r.closers[0].cgroup_id = 9;

@@ -155,16 +155,8 @@ TEST(WallClockTest, CorruptStampsNeitherOverflowNorCrash) {
 namespace tcpscope {
 namespace {
 
-class FixedCgroups : public CgroupNames {
-  public:
-    const CgroupName* find(std::uint64_t id) override { return id == 77 ? &nginx_ : nullptr; }
-
-  private:
-    CgroupName nginx_ = name_cgroup("/system.slice/nginx.service");
-};
-
 TEST(TraceJson, NamesTheOwnersCgroupOrNull) {
-    FixedCgroups cgroups;
+    testing::FakeCgroups cgroups{{77, "/system.slice/nginx.service"}};
     TraceFormatter f(testing::test_clock(), &cgroups);
     Transition t = testing::transition(1, TcpState::Close, TcpState::SynSent);
     t.owner->cgroup_id = 77;
@@ -179,7 +171,7 @@ TEST(TraceJson, NamesTheOwnersCgroupOrNull) {
 }
 
 TEST(TraceText, TheCgroupColumnShowsTheUnitOrADash) {
-    FixedCgroups cgroups;
+    testing::FakeCgroups cgroups{{77, "/system.slice/nginx.service"}};
     TraceFormatter f(testing::test_clock(), &cgroups);
     f.show_cgroup_column();
     EXPECT_NE(f.text_header().find("COMM             UNIT                     LADDR:LPORT"),

@@ -55,6 +55,9 @@ Finisher add_netstat_command(CLI::App& app, CLI::App*& subcommand) {
         ->type_name("INODE|PATH");
     cmd->add_flag("--age", f.age, "extra column: time in the current state ('-' if unknown)");
     cmd->add_flag("--owner", f.owner, "extra column: owning pid/comm from the live table");
+    cmd->add_flag("--cgroup", f.cgroup,
+                  "extra column: the socket's systemd unit, else its cgroup path ('-' if "
+                  "unknown)");
     cmd->add_flag("--short-lived", flags->config.short_lived,
                   "with -c: after each table, the sockets born and closed since the last one");
 

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "cli/cgroup_paths.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/netns_path.h"
@@ -53,7 +54,7 @@ Snapshot take_snapshot(SockDiag& diag, int family, bool with_info) {
 
 // One table, as netstat prints it (plus the extras asked for).
 std::string render_table(const Snapshot& snap, const NetstatConfig& config,
-                         const SocketTable* table, NameLookup& names) {
+                         const SocketTable* table, NameLookup& names, CgroupNames* cgroups) {
     std::optional<ProcPrograms> programs;
     if (config.flags.programs) {
         programs.emplace();
@@ -74,7 +75,7 @@ std::string render_table(const Snapshot& snap, const NetstatConfig& config,
     std::string out = netstat_header(config.flags);
     for (const NetstatRow& row :
          netstat_rows(snap.sockets, config.flags, table, monotonic_now_ns())) {
-        out += netstat_row(row, config.flags, names, programs ? &*programs : nullptr);
+        out += netstat_row(row, config.flags, names, programs ? &*programs : nullptr, cgroups);
     }
     return out;
 }
@@ -102,7 +103,11 @@ class ContinuousNetstat {
           table_(config.tuning.max_sockets),
           source_(tracer_.events_fd(), [this](const Transition& t) { on_transition(t); }),
           watch_(watch_table(table_, reconciler_.get(), source_, tracer_,
-                             ListingSchedule::fixed(interval_ns(config), interval_ns(config)))) {}
+                             ListingSchedule::fixed(interval_ns(config), interval_ns(config)))) {
+        if (config.flags.cgroup) {
+            cgroups_.emplace();
+        }
+    }
 
     int run(LineSink& sink) {
         // Attached, and the listing socket is open: nothing below needs a
@@ -128,7 +133,8 @@ class ContinuousNetstat {
             }
             Snapshot snap{reconciler_->listing(), reconciler_->listed_at_ns()};
             inherit_listener_uids(snap.sockets);
-            write_text(sink, render_table(snap, config_, &table_, names_));
+            write_text(sink, render_table(snap, config_, &table_, names_,
+                                          cgroups_ ? &*cgroups_ : nullptr));
             if (config_.short_lived) {
                 write_text(sink,
                            short_lived_block(churn_.collect(snap.sockets), config_.flags, names_));
@@ -183,6 +189,7 @@ class ContinuousNetstat {
     SocketTable table_;
     ChurnTracker churn_;
     SystemNames names_;
+    std::optional<CgroupPaths> cgroups_;  // with --cgroup only: it walks the hierarchy
     std::uint64_t events_ = 0;
     RingSource source_;
     TableWatch watch_;
@@ -205,7 +212,11 @@ int run_command(const NetstatConfig& config) {
     SockDiag diag(path);
     Snapshot snap = take_snapshot(diag, config.family, config.flags.timers);
     SystemNames names;
-    write_text(*sink, render_table(snap, config, nullptr, names));
+    std::optional<CgroupPaths> cgroups;
+    if (config.flags.cgroup) {
+        cgroups.emplace();
+    }
+    write_text(*sink, render_table(snap, config, nullptr, names, cgroups ? &*cgroups : nullptr));
     sink->flush();
     return exit_code::kOk;
 }

@@ -11,6 +11,9 @@ struct CgroupName {
     std::string path;       // "/system.slice/nginx.service"; "/" is the root
     std::string unit;       // innermost *.service or *.scope component; empty: none
     std::string container;  // a container id the path shows; empty: none
+
+    // What a one-word column shows: the unit where the path names one.
+    const std::string& label() const { return unit.empty() ? path : unit; }
 };
 
 // Unit: the last path component ending in .service or .scope. Container:

@@ -29,6 +29,9 @@ struct ListedSocket {
     std::uint8_t timer = 0;    // 0 off, 1 retransmit, 2 keepalive, 3 timewait, 4 zero-window probe
     std::uint8_t retrans = 0;  // retransmits or probes, as inet_diag reports
     std::uint32_t expires_ms = 0;
+    // INET_DIAG_CGROUP_ID: the cgroup (v2 id) of the process that made the
+    // socket (an accepted one: the listener's). Full sockets only; 0 unknown.
+    std::uint64_t cgroup_id = 0;
     // From tcp_info (INET_DIAG_INFO), when asked for: full sockets only.
     std::optional<std::uint8_t> retransmits;  // icsk_retransmits
     std::optional<std::uint8_t> probes;       // icsk_probes_out

@@ -129,9 +129,7 @@ MetricFamilyData MetricsModel::failures_by_unit() const {
     std::map<std::string, std::map<std::string, std::uint64_t>> by_unit;  // unit -> reason -> n
     for (const auto& [key, n] : failures_by_cgroup_) {
         const CgroupName* name = cgroups_ != nullptr ? cgroups_->find(key.first) : nullptr;
-        std::string unit = name == nullptr       ? "unknown"
-                           : !name->unit.empty() ? name->unit
-                                                 : name->path;
+        std::string unit = name == nullptr ? "unknown" : name->label();
         by_unit[unit][key.second] += n;
     }
     std::vector<std::pair<std::uint64_t, std::string>> ranked;  // (total, unit)

@@ -97,19 +97,22 @@ ListedSocket from_diag(const inet_diag_msg& msg) {
     return s;
 }
 
-// Fills the tcp_info counters that /proc/net/tcp prints next to the timer.
-void read_info(const nlmsghdr& nlh, ListedSocket& s) {
+// Fills what the attributes carry: the socket's cgroup (sent unasked since
+// 5.7) and, when asked for, the tcp_info counters /proc/net/tcp prints next
+// to the timer.
+void read_attributes(const nlmsghdr& nlh, ListedSocket& s) {
     int len = static_cast<int>(nlh.nlmsg_len - NLMSG_LENGTH(sizeof(inet_diag_msg)));
     auto* msg = static_cast<const inet_diag_msg*>(NLMSG_DATA(&nlh));
     auto* attr = reinterpret_cast<const rtattr*>(msg + 1);
     for (; RTA_OK(attr, len); attr = RTA_NEXT(attr, len)) {
-        if (attr->rta_type != INET_DIAG_INFO ||
-            RTA_PAYLOAD(attr) <= offsetof(tcp_info, tcpi_probes)) {
-            continue;
+        if (attr->rta_type == INET_DIAG_CGROUP_ID && RTA_PAYLOAD(attr) >= sizeof(std::uint64_t)) {
+            std::memcpy(&s.cgroup_id, RTA_DATA(attr), sizeof(std::uint64_t));
+        } else if (attr->rta_type == INET_DIAG_INFO &&
+                   RTA_PAYLOAD(attr) > offsetof(tcp_info, tcpi_probes)) {
+            auto* info = static_cast<const std::uint8_t*>(RTA_DATA(attr));
+            s.retransmits = info[offsetof(tcp_info, tcpi_retransmits)];
+            s.probes = info[offsetof(tcp_info, tcpi_probes)];
         }
-        auto* info = static_cast<const std::uint8_t*>(RTA_DATA(attr));
-        s.retransmits = info[offsetof(tcp_info, tcpi_retransmits)];
-        s.probes = info[offsetof(tcp_info, tcpi_probes)];
     }
 }
 
@@ -200,9 +203,7 @@ void SockDiag::dump_into(std::vector<ListedSocket>& out, int family, std::uint32
             if (nlh->nlmsg_type == SOCK_DIAG_BY_FAMILY &&
                 nlh->nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
                 out.push_back(from_diag(*static_cast<inet_diag_msg*>(NLMSG_DATA(nlh))));
-                if (with_info) {
-                    read_info(*nlh, out.back());
-                }
+                read_attributes(*nlh, out.back());
             }
         }
     }

@@ -109,6 +109,9 @@ std::string netstat_header(const NetstatFlags& flags) {
     if (flags.owner) {
         out += " Owner                ";
     }
+    if (flags.cgroup) {
+        out += " Cgroup                        ";
+    }
     if (flags.timers) {
         out += " Timer";
     }
@@ -201,7 +204,7 @@ std::string age_text(std::optional<std::uint64_t> ns) {
 }
 
 std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLookup& names,
-                        ProgramLookup* programs) {
+                        ProgramLookup* programs, CgroupNames* cgroups) {
     const ListedSocket& s = row.socket;
     bool listener = s.state == TcpState::Listen;
     std::string local = endpoint(s.saddr, s.sport, flags, names);
@@ -244,6 +247,11 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
         out += ' ';
         append_left(out, owner_text(row.owner), 21);
     }
+    if (flags.cgroup) {
+        const CgroupName* cgroup = cgroups != nullptr ? cgroups->find(row.cgroup_id) : nullptr;
+        out += ' ';
+        append_left(out, cgroup != nullptr ? escape_for_terminal(cgroup->label()) : "-", 30);
+    }
     if (flags.timers) {
         auto [retransmits, probes] = timer_counts(s);
         out += ' ';
@@ -262,9 +270,13 @@ std::vector<NetstatRow> netstat_rows(const std::vector<ListedSocket>& listing,
         if (!netstat_shows(flags, s)) {
             continue;
         }
-        NetstatRow row{s, std::nullopt, std::nullopt};
+        NetstatRow row{s, std::nullopt, std::nullopt, s.cgroup_id};
         if (const SocketEntry* e = table != nullptr ? table->find(s.cookie) : nullptr) {
             row.owner = e->owner;
+            // A timewait socket is listed without one: it keeps its owner's.
+            if (row.cgroup_id == 0 && e->owner) {
+                row.cgroup_id = e->owner->cgroup_id;
+            }
             if (e->state == s.state && e->entered_ns && *e->entered_ns <= now_ns) {
                 row.age_ns = now_ns - *e->entered_ns;
             }

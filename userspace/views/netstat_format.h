@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/cgroup_name.h"
 #include "core/churn.h"
 #include "core/listed_socket.h"
 #include "core/socket_table.h"
@@ -26,6 +27,7 @@ struct NetstatFlags {
     bool wide = false;       // -W: no address truncation
     bool age = false;        // --age (extra)
     bool owner = false;      // --owner (extra)
+    bool cgroup = false;     // --cgroup (extra)
 };
 
 // The system's name services, as netstat calls them. Implementations cache.
@@ -57,6 +59,7 @@ struct NetstatRow {
     ListedSocket socket;
     std::optional<std::uint64_t> age_ns;  // time in current state; unknown: "-"
     std::optional<Owner> owner;
+    std::uint64_t cgroup_id = 0;  // the listing's, else the owner's; 0 unknown
 };
 
 // The two header lines, each ending in '\n'.
@@ -65,9 +68,9 @@ std::string netstat_header(const NetstatFlags& flags);
 // netstat's row filter: it tests the remote port, not the state.
 bool netstat_shows(const NetstatFlags& flags, const ListedSocket& socket);
 
-// One row, ending in '\n'.
+// One row, ending in '\n'. programs and cgroups may be null: '-'.
 std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLookup& names,
-                        ProgramLookup* programs);
+                        ProgramLookup* programs, CgroupNames* cgroups = nullptr);
 
 // The rows of a listing that the flags show, in the listing's order, with the
 // age and owner the live table knows (table may be null). The age is given

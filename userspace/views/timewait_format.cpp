@@ -52,7 +52,7 @@ std::string closer_text(const CloserCount& c, const CgroupName* cgroup) {
     std::string who = c.pid ? fmt::format("{}/{}", *c.pid, escape_for_terminal(c.comm)) : "-";
     std::string where;
     if (cgroup != nullptr) {
-        where = ", " + escape_for_terminal(cgroup->unit.empty() ? cgroup->path : cgroup->unit);
+        where = ", " + escape_for_terminal(cgroup->label());
     }
     return fmt::format("{} ({}{}) {}", who, side_name(c.side), where, c.count);
 }

@@ -75,9 +75,7 @@ std::string TraceFormatter::text_line(const Transition& t) const {
         column(out, kUnitWidth, [&](std::string& o) {
             const CgroupName* cgroup =
                 cgroups_ != nullptr && t.owner ? cgroups_->find(t.owner->cgroup_id) : nullptr;
-            o += cgroup == nullptr
-                     ? std::string("-")
-                     : escape_for_terminal(cgroup->unit.empty() ? cgroup->path : cgroup->unit);
+            o += cgroup == nullptr ? std::string("-") : escape_for_terminal(cgroup->label());
         });
     }
     column(out, kEndpointWidth, [&](std::string& o) { append_endpoint(o, t.saddr, t.sport); });
