@@ -15,6 +15,7 @@
 #include "tcpscope/attribution.h"
 #include "tcpscope/timewait.h"
 #include "tcpscope/event.h"
+#include "tcpscope/listen.h"
 
 #define AF_INET 2
 #define AF_INET6 10
@@ -594,7 +595,7 @@ static __always_inline void emit(struct sock *sk, const struct emitted *e, const
     event->newstate = e->newstate;
     event->flags = e->flags | (e->sport == 0 ? TCPSCOPE_F_SPORT_UNKNOWN : 0);
     event->syn_retrans = 0;
-    if (e->oldstate == TCPSCOPE_SYN_SENT && e->newstate == TCPSCOPE_CLOSE)
+    if (e->oldstate == TCPSCOPE_SYN_SENT)
         event->syn_retrans = BPF_CORE_READ((struct tcp_sock *)sk, total_retrans);
     submit(event);
 }
@@ -968,3 +969,5 @@ int BPF_PROG(on_sys_exit, struct pt_regs *regs, long ret)
         return 0;
     return report_connect_failure(regs, -ret);
 }
+
+#include "listen_probes.bpf.h"

@@ -75,7 +75,7 @@ struct tcpscope_event {
     __u8 oldstate;
     __u8 newstate;
     __u16 flags;       /* enum tcpscope_event_flags */
-    __u16 syn_retrans; /* SYN retransmissions, filled at SYN_SENT->CLOSE */
+    __u16 syn_retrans; /* SYN retransmissions, filled on leaving SYN_SENT */
 };
 
 /* Set in the ids tcpscope gives sockets itself where the kernel's tracing

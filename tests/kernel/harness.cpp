@@ -423,6 +423,17 @@ int listen_on(int family, const char* addr, std::uint16_t port, bool reuseport) 
     return fd;
 }
 
+int connect_nonblocking(int family, const char* addr, std::uint16_t port) {
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
+    sockaddr_storage ss;
+    socklen_t len;
+    if (fd < 0 || !fill_sockaddr(family, addr, port, ss, len) ||
+        (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0 && errno != EINPROGRESS)) {
+        child_fail(110, "connect");
+    }
+    return fd;
+}
+
 int connect_and_close(int family, const char* addr, std::uint16_t port) {
     int fd = connect_to(family, addr, port);
     if (fd < 0) {

@@ -165,6 +165,8 @@ std::string directory_owned_by_tracer();
 // SO_REUSEADDR always; SO_REUSEPORT when asked (one listener per worker).
 int listen_on(int family, const char* addr, std::uint16_t port, bool reuseport = false);
 int connect_to(int family, const char* addr, std::uint16_t port);  // blocking; -errno on failure
+// A non-blocking connect() left in progress (exit 110 on another error).
+int connect_nonblocking(int family, const char* addr, std::uint16_t port);
 // connect_to() then close(): 0, or 1 when the connect failed (a Child's exit code).
 int connect_and_close(int family, const char* addr, std::uint16_t port);
 int accept_one(int listener);

@@ -119,18 +119,6 @@ void expect_same_table(const std::string& ours, const std::string& theirs,
     EXPECT_TRUE(b.ordered) << what;
 }
 
-int connect_nonblocking(int family, const char* addr, std::uint16_t port) {
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    sockaddr_in sin{};
-    sin.sin_family = AF_INET;
-    sin.sin_port = htons(port);
-    inet_pton(AF_INET, addr, &sin.sin_addr);
-    if (connect(fd, reinterpret_cast<sockaddr*>(&sin), sizeof(sin)) != 0 && errno != EINPROGRESS) {
-        _exit(110);
-    }
-    return fd;
-}
-
 // Every state and naming case of the spec, held until `release` opens.
 int hold_the_world(Gate& ready, Gate& release) {
     std::vector<int> keep;

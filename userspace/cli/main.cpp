@@ -10,6 +10,7 @@
 
 #include "cli/exit_codes.h"
 #include "cli/options.h"
+#include "cli/run_listen.h"
 #include "cli/run_netstat.h"
 #include "cli/run_serve.h"
 #include "cli/run_synfail.h"

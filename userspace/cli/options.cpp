@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/exit_codes.h"
+#include "cli/listen_command.h"
 #include "cli/netstat_command.h"
 #include "cli/serve_command.h"
 #include "cli/synfail_command.h"
@@ -29,6 +30,7 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     add(add_synfail_command);
     add(add_netstat_command);
     add(add_timewait_command);
+    add(add_listen_command);
     add(add_serve_command);
 
     // CLI11 parses a reversed vector, without argv[0].

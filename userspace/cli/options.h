@@ -80,6 +80,16 @@ struct TimewaitConfig {
     std::optional<double> duration_s;
 };
 
+struct ListenConfig {
+    FilterConfig filters;
+    TracerTuning tuning;
+    bool json = false;
+    double interval_s = 1.0;
+    // Seconds between listings of the listeners: queue depth between accepts.
+    double sample_s = 0.1;
+    std::optional<double> duration_s;
+};
+
 struct ServeConfig {
     FilterConfig filters;
     TracerTuning tuning;
@@ -92,8 +102,8 @@ struct ServeConfig {
     std::optional<double> duration_s;
 };
 
-using CommandConfig =
-    std::variant<TraceConfig, SynfailConfig, NetstatConfig, TimewaitConfig, ServeConfig>;
+using CommandConfig = std::variant<TraceConfig, SynfailConfig, NetstatConfig, TimewaitConfig,
+                                   ListenConfig, ServeConfig>;
 
 struct ParseOutcome {
     std::optional<CommandConfig> command;  // set when a command should run

@@ -35,6 +35,10 @@ struct ListedSocket {
     // From tcp_info (INET_DIAG_INFO), when asked for: full sockets only.
     std::optional<std::uint8_t> retransmits;  // icsk_retransmits
     std::optional<std::uint8_t> probes;       // icsk_probes_out
+    // From sk_meminfo (INET_DIAG_SKMEMINFO), when asked for: sk_drops. For a
+    // listener, every SYN or handshake ACK it dropped (ListenDrops: accept
+    // queue or SYN queue full, no memory, a failed child).
+    std::optional<std::uint32_t> drops;
 };
 
 // Bit for each state to ask a listing for; all of them by default.

@@ -47,6 +47,29 @@ void require_bpf_privileges() {
     }
 }
 
+namespace {
+
+std::map<std::uint32_t, std::string> drop_reasons_in(const struct btf* vmlinux) {
+    std::map<std::uint32_t, std::string> names;
+    int id = btf__find_by_name_kind(vmlinux, "skb_drop_reason", BTF_KIND_ENUM);
+    if (id <= 0) {
+        return names;
+    }
+    const btf_type* type = btf__type_by_id(vmlinux, id);
+    const struct btf_enum* values = btf_enum(type);
+    constexpr std::string_view kPrefix = "SKB_DROP_REASON_";
+    for (int i = 0; i < btf_vlen(type); ++i) {
+        std::string_view name = btf__name_by_offset(vmlinux, values[i].name_off);
+        if (name.starts_with(kPrefix)) {
+            name.remove_prefix(kPrefix.size());
+        }
+        names.emplace(static_cast<std::uint32_t>(values[i].val), std::string(name));
+    }
+    return names;
+}
+
+}  // namespace
+
 KernelFeatures probe_kernel_features() {
     KernelFeatures features;
     features.has_btf = access(kVmlinuxBtf, R_OK) == 0;
@@ -56,6 +79,7 @@ KernelFeatures probe_kernel_features() {
             features.has_set_state_tracepoint =
                 btf__find_by_name_kind(vmlinux, "btf_trace_inet_sock_set_state", BTF_KIND_TYPEDEF) >
                 0;
+            features.drop_reasons = drop_reasons_in(vmlinux);
             btf__free(vmlinux);
         } else {
             features.has_btf = false;

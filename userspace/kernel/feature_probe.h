@@ -2,6 +2,8 @@
 // becomes one clear line instead of a verifier log.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 
 namespace tcpscope {
@@ -13,6 +15,10 @@ struct KernelFeatures {
     // bpf_get_socket_cookie() callable from tp_btf (5.12+); without it the BPF
     // side gives sockets its own ids and reconciliation matches by address.
     bool has_socket_cookie = false;
+    // enum skb_drop_reason (5.17+, when kfree_skb gained its reason), value to
+    // name without the SKB_DROP_REASON_ prefix: read from this kernel's BTF,
+    // as the values differ between kernels. Empty: no drop reasons.
+    std::map<std::uint32_t, std::string> drop_reasons;
 };
 
 // Throws StartupError(NotPermitted) without CAP_BPF+CAP_PERFMON (or CAP_SYS_ADMIN).

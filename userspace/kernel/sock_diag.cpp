@@ -99,7 +99,7 @@ ListedSocket from_diag(const inet_diag_msg& msg) {
 
 // Fills what the attributes carry: the socket's cgroup (sent unasked since
 // 5.7) and, when asked for, the tcp_info counters /proc/net/tcp prints next
-// to the timer.
+// to the timer and sk_meminfo's drop count.
 void read_attributes(const nlmsghdr& nlh, ListedSocket& s) {
     int len = static_cast<int>(nlh.nlmsg_len - NLMSG_LENGTH(sizeof(inet_diag_msg)));
     auto* msg = static_cast<const inet_diag_msg*>(NLMSG_DATA(&nlh));
@@ -107,6 +107,14 @@ void read_attributes(const nlmsghdr& nlh, ListedSocket& s) {
     for (; RTA_OK(attr, len); attr = RTA_NEXT(attr, len)) {
         if (attr->rta_type == INET_DIAG_CGROUP_ID && RTA_PAYLOAD(attr) >= sizeof(std::uint64_t)) {
             std::memcpy(&s.cgroup_id, RTA_DATA(attr), sizeof(std::uint64_t));
+        } else if (attr->rta_type == INET_DIAG_SKMEMINFO &&
+                   RTA_PAYLOAD(attr) >= (SK_MEMINFO_DROPS + 1) * sizeof(std::uint32_t)) {
+            std::uint32_t drops = 0;
+            std::memcpy(
+                &drops,
+                static_cast<const char*>(RTA_DATA(attr)) + SK_MEMINFO_DROPS * sizeof(std::uint32_t),
+                sizeof(drops));
+            s.drops = drops;
         } else if (attr->rta_type == INET_DIAG_INFO &&
                    RTA_PAYLOAD(attr) > offsetof(tcp_info, tcpi_probes)) {
             auto* info = static_cast<const std::uint8_t*>(RTA_DATA(attr));
@@ -144,14 +152,15 @@ void SockDiag::check_tcp_listing() {
     dump_into(none, AF_INET, 0);  // no state asked for: the kernel lists nothing
 }
 
-std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask, bool with_info) {
+std::vector<ListedSocket> SockDiag::dump(int family, std::uint32_t states_mask, bool with_info,
+                                         bool with_meminfo) {
     std::vector<ListedSocket> out;
-    dump_into(out, family, states_mask, with_info);
+    dump_into(out, family, states_mask, with_info, with_meminfo);
     return out;
 }
 
 void SockDiag::dump_into(std::vector<ListedSocket>& out, int family, std::uint32_t states_mask,
-                         bool with_info) {
+                         bool with_info, bool with_meminfo) {
     struct {
         nlmsghdr nlh;
         inet_diag_req_v2 req;
@@ -164,7 +173,10 @@ void SockDiag::dump_into(std::vector<ListedSocket>& out, int family, std::uint32
     request.req.sdiag_protocol = IPPROTO_TCP;
     request.req.idiag_states = states_mask;
     if (with_info) {
-        request.req.idiag_ext = 1u << (INET_DIAG_INFO - 1);
+        request.req.idiag_ext |= 1u << (INET_DIAG_INFO - 1);
+    }
+    if (with_meminfo) {
+        request.req.idiag_ext |= 1u << (INET_DIAG_SKMEMINFO - 1);
     }
 
     sockaddr_nl kernel{};

@@ -41,12 +41,14 @@ class SockDiag {
 
     // Every TCP socket of the family (AF_INET or AF_INET6) in states_mask, in
     // the kernel's order: listeners first, then the established hash.
-    // with_info also asks for tcp_info (retransmits, probes) of full sockets.
+    // with_info also asks for tcp_info (retransmits, probes) of full sockets;
+    // with_meminfo for sk_meminfo (each socket's drops).
     std::vector<ListedSocket> dump(int family, std::uint32_t states_mask = kAllStates,
-                                   bool with_info = false);
+                                   bool with_info = false, bool with_meminfo = false);
     // The same, appended to out (which keeps its capacity between listings).
     void dump_into(std::vector<ListedSocket>& out, int family,
-                   std::uint32_t states_mask = kAllStates, bool with_info = false);
+                   std::uint32_t states_mask = kAllStates, bool with_info = false,
+                   bool with_meminfo = false);
 
   private:
     int fd_ = -1;

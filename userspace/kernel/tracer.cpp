@@ -12,6 +12,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "kernel/feature_probe.h"
 #include "tcpscope.skel.h"
 #include "tcpscope/event.h"
+#include "tcpscope/listen.h"
 
 namespace tcpscope {
 namespace {
@@ -86,6 +88,8 @@ struct Tracer::Impl {
     std::vector<LinkPtr> links;
     std::vector<bpf_program*> attached;
     std::uint64_t unrecovered_reported = 0;  // see losses()
+    std::map<std::uint32_t, std::string> drop_reasons;
+    bool counts_syn_drops = false;
 
     void attach(bpf_program* prog) {
         bpf_link* link = bpf_program__attach(prog);
@@ -135,6 +139,20 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     }
     // The connect() exit hook runs on every syscall exit: load it only when used.
     bpf_program__set_autoload(skel->progs.on_sys_exit, connect_exit);
+#ifdef SYS_accept
+    rodata->accept_syscall_nr = SYS_accept;
+#endif
+    rodata->accept4_syscall_nr = SYS_accept4;
+    impl_->drop_reasons = features.drop_reasons;
+    impl_->counts_syn_drops = options.listen && !features.drop_reasons.empty();
+    bpf_program__set_autoload(skel->progs.on_retransmit_synack, options.listen);
+    bpf_program__set_autoload(skel->progs.on_accept_exit, options.listen);
+    bpf_program__set_autoload(skel->progs.on_kfree_skb, impl_->counts_syn_drops);
+    if (options.listen && !impl_->counts_syn_drops) {
+        spdlog::warn(
+            "kernel names no drop reasons (before 5.17): SYNs dropped or refused are not "
+            "counted by port and reason; per-listener drops still are");
+    }
     // Wake the consumer early only when a quarter of the ring is waiting;
     // otherwise it drains on its own short timer.
     rodata->wakeup_bytes = options.ringbuf_bytes / 4;
@@ -199,6 +217,13 @@ Tracer::Tracer(const TracerOptions& options) : impl_(std::make_unique<Impl>()) {
     impl_->attach(skel->progs.recover_inet_sock_set_state);
     if (connect_exit) {
         impl_->attach(skel->progs.on_sys_exit);
+    }
+    if (options.listen) {
+        impl_->attach(skel->progs.on_retransmit_synack);
+        impl_->attach(skel->progs.on_accept_exit);
+        if (impl_->counts_syn_drops) {
+            impl_->attach(skel->progs.on_kfree_skb);
+        }
     }
 }
 
@@ -269,6 +294,67 @@ KernelLosses Tracer::losses() const {
     out.recovered = sum_per_cpu(skel->maps.counters, TCPSCOPE_CNT_RECOVERED);
     keep_unrecovered_monotonic(out, impl_->unrecovered_reported);
     return out;
+}
+
+std::vector<ListenerCounts> Tracer::listener_counts() {
+    bpf_map* map = impl_->skel->maps.listener_stats;
+    std::vector<ListenerCounts> out;
+    __u64 key = 0;
+    __u64* previous = nullptr;
+    while (bpf_map__get_next_key(map, previous, &key, sizeof(key)) == 0) {
+        previous = &key;
+        tcpscope_listener_stats stats{};
+        if (bpf_map__lookup_elem(map, &key, sizeof(key), &stats, sizeof(stats), 0) != 0) {
+            continue;  // removed meanwhile
+        }
+        if (stats.queue_peak != 0) {
+            // A peak another CPU raises between the read and this write is
+            // lost: the next accept() sets it again.
+            tcpscope_listener_stats zeroed = stats;
+            zeroed.queue_peak = 0;
+            bpf_map__update_elem(map, &key, sizeof(key), &zeroed, sizeof(zeroed), BPF_EXIST);
+        }
+        ListenerCounts c;
+        c.cookie = key;
+        c.netns = stats.netns;
+        c.synack_retrans = stats.synack_retrans;
+        c.accepted = stats.accepted;
+        c.waited = stats.waited;
+        c.wait_ns_total = stats.wait_ns_total;
+        static_assert(kWaitSlots == TCPSCOPE_WAIT_SLOTS);
+        std::copy(std::begin(stats.wait_slots), std::end(stats.wait_slots), c.wait_slots.begin());
+        c.queue_peak = stats.queue_peak;
+        out.push_back(c);
+    }
+    return out;
+}
+
+std::vector<SynDropCount> Tracer::syn_drops() const {
+    bpf_map* map = impl_->skel->maps.syn_drops;
+    std::vector<SynDropCount> out;
+    tcpscope_syn_drop_key key{};
+    tcpscope_syn_drop_key* previous = nullptr;
+    while (bpf_map__get_next_key(map, previous, &key, sizeof(key)) == 0) {
+        previous = &key;
+        __u64 count = 0;
+        if (bpf_map__lookup_elem(map, &key, sizeof(key), &count, sizeof(count), 0) != 0) {
+            continue;
+        }
+        SynDropCount d;
+        d.netns = key.netns;
+        d.daddr.family = key.family;
+        std::memcpy(d.daddr.bytes.data(), key.daddr, key.family == AF_INET6 ? 16 : 4);
+        d.dport = key.dport;
+        auto name = impl_->drop_reasons.find(key.reason);
+        d.reason = name != impl_->drop_reasons.end() ? name->second : std::to_string(key.reason);
+        d.count = count;
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+bool Tracer::counts_syn_drops() const {
+    return impl_->counts_syn_drops;
 }
 
 std::string Tracer::describe() const {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/listen_counts.h"
 #include "core/socket_filter.h"
 
 namespace tcpscope {
@@ -31,6 +32,9 @@ struct TracerOptions {
     // (FIN_WAIT2/CLOSING->CLOSE, no error), with the closer and the socket's
     // role; every other transition only updates the kernel's cache.
     bool timewait = false;
+    // listen: the listen probes too (SYN-ACK retransmits, accept() exits, SYN
+    // drops with the kernel's reason), counting per listener into maps.
+    bool listen = false;
 };
 
 // Why the tracer could not start; the CLI maps each kind to an exit code.
@@ -86,6 +90,13 @@ class Tracer {
     KernelLosses losses() const;
     // One line for the log: which programs are attached and how.
     std::string describe() const;
+
+    // With options.listen: the per-listener counts so far (each queue_peak
+    // since the last call: reading zeroes it), and the SYN drops by reason.
+    std::vector<ListenerCounts> listener_counts();
+    std::vector<SynDropCount> syn_drops() const;
+    // Whether syn_drops() counts anything: the kernel names drop reasons (5.17+).
+    bool counts_syn_drops() const;
 
   private:
     struct Impl;

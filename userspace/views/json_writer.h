@@ -61,4 +61,18 @@ class JsonObject {
     bool first_ = true;
 };
 
+// Joins serialised JSON values (to_json(item) each) into an array.
+template <typename Items, typename Fn>
+std::string json_array(const Items& items, Fn to_json) {
+    std::string out = "[";
+    for (const auto& item : items) {
+        if (out.size() > 1) {
+            out += ',';
+        }
+        out += to_json(item);
+    }
+    out += ']';
+    return out;
+}
+
 }  // namespace tcpscope

@@ -10,20 +10,6 @@
 namespace tcpscope {
 namespace {
 
-// Joins serialised JSON values into an array.
-template <typename T, typename Fn>
-std::string json_array(const std::vector<T>& items, Fn to_json) {
-    std::string out = "[";
-    for (std::size_t i = 0; i < items.size(); ++i) {
-        if (i > 0) {
-            out += ',';
-        }
-        out += to_json(items[i]);
-    }
-    out += ']';
-    return out;
-}
-
 std::string json_string(const std::string& s) {
     std::string out = "\"";
     append_json_string_body(out, s);
