@@ -128,6 +128,11 @@ NetNamespace::~NetNamespace() {
     (void)std::system(cmd.c_str());
 }
 
+std::uint32_t NetNamespace::inode() const {
+    struct stat st {};
+    return ::stat(path().c_str(), &st) == 0 ? static_cast<std::uint32_t>(st.st_ino) : 0;
+}
+
 int NetNamespace::exec(const std::string& command) const {
     std::string cmd = "ip netns exec " + name_ + " sh -c '" + command + "'";
     int status = std::system(cmd.c_str());

@@ -45,6 +45,7 @@ class NetNamespace {
 
     const std::string& name() const { return name_; }
     std::string path() const { return "/run/netns/" + name_; }
+    std::uint32_t inode() const;  // as tcpscope reports it (netns)
     // Runs `ip netns exec NAME sh -c CMD`; returns the exit status.
     int exec(const std::string& command) const;
     // Enters this namespace (in a forked child).

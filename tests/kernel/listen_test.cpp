@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "kernel/harness.h"
+#include "kernel/http_client.h"
 
 namespace tcpscope::ktest {
 namespace {
@@ -190,6 +191,77 @@ TEST_F(ListenTest, ASlowAcceptorShowsQueueDepthAndAcceptWait) {
     // Power-of-two buckets: 600 ms lies in [2^19, 2^20) µs.
     EXPECT_GE(l["accept_wait_p50_us"].get<std::uint64_t>(), 1u << 20) << l.dump();
     EXPECT_LE(l["accept_wait_p99_us"].get<std::uint64_t>(), 1u << 23) << l.dump();
+}
+
+// serve --listeners: the same figures as metrics by listening port, with the
+// namespace's counters beside them.
+TEST_F(ListenTest, ServeExportsTheListenersByPort) {
+    const std::uint16_t metrics = free_loopback_port();
+    TracerProcess serve({"serve", "--listeners", "--netns", ns_.path(), "--metrics-addr",
+                         "127.0.0.1:" + std::to_string(metrics)});
+    ASSERT_TRUE(serve.wait_ready()) << serve.wait_exit().stderr_text;
+    Gate listening;
+    Gate release;
+    Child server(ns_, [&] {
+        int l = listen_on(AF_INET, "127.0.0.1", kPort);
+        if (listen(l, 2) != 0) {
+            return 1;
+        }
+        listening.open();
+        release.wait(std::chrono::seconds(60));
+        close(l);
+        return 0;
+    });
+    ASSERT_TRUE(listening.wait());
+    Child clients(ns_, [&] {
+        std::vector<int> fds;
+        for (int i = 0; i < 20; ++i) {
+            fds.push_back(connect_nonblocking(AF_INET, "127.0.0.1", kPort));
+        }
+        for (int i = 0; i < 3; ++i) {
+            if (connect_to(AF_INET, "127.0.0.1", 7998) != -ECONNREFUSED) {
+                return 1;
+            }
+        }
+        usleep(300'000);
+        return 0;
+    });
+    ASSERT_EQ(clients.wait(), 0);
+    const std::string ns = std::to_string(ns_.inode());
+    const std::map<std::string, std::string> port = {{"netns", ns},
+                                                     {"port", std::to_string(kPort)}};
+    std::string text;
+    // Counters only grow: scrape until the drops settle at the namespace's.
+    for (int i = 0; i < 50; ++i) {
+        std::optional<HttpResponse> r = http_get(metrics, "/metrics");
+        text = r ? r->body : std::string();
+        auto drops = sample_value(text, "tcpscope_listen_drops_total", port);
+        auto all = sample_value(text, "tcpscope_netns_tcp_counter_total",
+                                {{"netns", ns}, {"counter", "TcpExt.ListenDrops"}});
+        if (drops && all && *drops >= 15 && *drops == *all) {
+            break;
+        }
+        usleep(200'000);
+    }
+    release.open();
+    EXPECT_EQ(server.wait(), 0);
+    EXPECT_EQ(sample_value(text, "tcpscope_listen_backlog", port), 2.0) << text;
+    EXPECT_GE(sample_value(text, "tcpscope_listen_queue", port).value_or(0), 2.0) << text;
+    EXPECT_GE(sample_value(text, "tcpscope_listen_drops_total", port).value_or(0), 15.0) << text;
+    EXPECT_EQ(sample_value(text, "tcpscope_listen_drops_total", port),
+              sample_value(text, "tcpscope_netns_tcp_counter_total",
+                           {{"netns", ns}, {"counter", "TcpExt.ListenDrops"}}))
+        << text;
+    if (kernel_at_least(5, 17)) {
+        EXPECT_EQ(
+            sample_value(text, "tcpscope_refused_syns_total", {{"netns", ns}, {"port", "7998"}}),
+            3.0)
+            << text;
+    }
+    EXPECT_EQ(sample_value(text, "tcpscope_netns_tcp_counter_total",
+                           {{"netns", ns}, {"counter", "Tcp.OutRsts"}}),
+              3.0)
+        << text;
 }
 
 }  // namespace

@@ -25,11 +25,6 @@ constexpr std::uint16_t kClosedPort = 9;
 constexpr int kSuccesses = 20;
 constexpr int kRefused = 7;
 
-std::uint32_t netns_inode(const std::string& path) {
-    struct stat st {};
-    return ::stat(path.c_str(), &st) == 0 ? static_cast<std::uint32_t>(st.st_ino) : 0;
-}
-
 std::vector<nlohmann::json> json_lines(const std::string& path) {
     std::vector<nlohmann::json> out;
     std::ifstream in(path);
@@ -152,7 +147,7 @@ TEST_F(ServeTest, CountersEqualTheTrafficAndTheLogHasEveryTransition) {
               kRefused);
     EXPECT_EQ(sample_value(text, "tcpscope_timewait_births_total"), kSuccesses) << text;
     // The client's TIME_WAIT sockets live 60 s: all still there, in this netns.
-    const std::string inode = std::to_string(netns_inode(ns_->path()));
+    const std::string inode = std::to_string(ns_->inode());
     EXPECT_EQ(sample_value(text, "tcpscope_sockets", {{"netns", inode}, {"state", "TIME_WAIT"}}),
               kSuccesses)
         << text;

@@ -99,6 +99,9 @@ struct ServeConfig {
     std::size_t log_rotate_files = 5;
     std::size_t top_n = 10;   // destinations with a port-range pressure gauge
     double reconcile_s = 10;  // 0: never reconcile against sock_diag
+    // --listeners: listen's per-listener figures as metrics (the listen probes
+    // attach, including an accept() exit hook on every syscall exit).
+    bool listeners = false;
     std::optional<double> duration_s;
 };
 

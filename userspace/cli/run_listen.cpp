@@ -6,6 +6,7 @@
 
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
+#include "cli/listener_sources.h"
 #include "cli/netns_path.h"
 #include "cli/privileges.h"
 #include "cli/reconciler.h"
@@ -26,53 +27,6 @@
 #include "views/listen_format.h"
 
 namespace tcpscope {
-namespace {
-
-// The listening sockets of the namespace, with their drop counts; those the
-// filters select (by family and local port).
-class ListenerListing {
-  public:
-    ListenerListing(const std::optional<std::string>& netns_path, SocketFilter filter)
-        : diag_(netns_path), filter_(std::move(filter)) {}
-
-    std::vector<ListedSocket> list() {
-        std::vector<ListedSocket> out;
-        for (int family : {AF_INET, AF_INET6}) {
-            if (filter_.family != 0 && filter_.family != family) {
-                continue;
-            }
-            for (ListedSocket& s : diag_.dump(family, state_bit(TcpState::Listen), false, true)) {
-                if (filter_.matches(s)) {
-                    out.push_back(std::move(s));
-                }
-            }
-        }
-        return out;
-    }
-
-  private:
-    SockDiag diag_;
-    SocketFilter filter_;
-};
-
-// /proc/net/netstat and /proc/net/snmp of the target namespace.
-class NamespaceCounters {
-  public:
-    explicit NamespaceCounters(const std::optional<std::string>& netns_path)
-        : files_(netns_path, {"/proc/thread-self/net/netstat", "/proc/thread-self/net/snmp"}) {}
-
-    ProcNetCounters read() const {
-        ProcNetCounters out;
-        parse_proc_net_counters(files_.read(0), out);
-        parse_proc_net_counters(files_.read(1), out);
-        return out;
-    }
-
-  private:
-    NetnsFiles files_;
-};
-
-}  // namespace
 
 int run_command(const ListenConfig& config) {
     const Account account = account_for(config.tuning.user);

@@ -11,6 +11,7 @@
 #include "cli/cgroup_paths.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
+#include "cli/listener_sources.h"
 #include "cli/netns_path.h"
 #include "cli/privileges.h"
 #include "cli/reconciler.h"
@@ -18,9 +19,12 @@
 #include "cli/serve_command.h"
 #include "cli/stop_signal.h"
 #include "core/connect_outcome.h"
+#include "core/listen_metrics.h"
+#include "core/listen_report.h"
 #include "core/metrics_model.h"
 #include "core/socket_table.h"
 #include "core/table_watch.h"
+#include "core/wall_clock.h"
 #include "export/metrics_exporter.h"
 #include "kernel/netns_sysctl.h"
 #include "kernel/ring_source.h"
@@ -112,7 +116,23 @@ int run_command(const ServeConfig& config) {
     const Account account = account_for(config.tuning.user);
     install_reopen_handler();
     TracerOptions options = tracer_options(config.filters, config.tuning);
+    options.listen = config.listeners;
     ServeLog log(config, file_owner(account));
+    // --listeners: the listening sockets and counters of the traced namespace
+    // (or ours), opened before the switch; listed once before attach so each
+    // listener has the cookie the probes key it by.
+    std::optional<ListenerListing> listeners;
+    std::optional<NamespaceCounters> namespace_counters;
+    const std::uint32_t listen_netns = options.netns ? options.netns : current_netns_inode();
+    if (config.listeners) {
+        std::optional<std::string> path;
+        if (config.filters.netns) {
+            path = netns_path_for(*config.filters.netns);
+        }
+        listeners.emplace(path, SocketFilter{config.filters.family, config.filters.ports});
+        namespace_counters.emplace(path);
+        listeners->list();
+    }
     Tracer tracer(options);
     std::unique_ptr<Reconciler> reconciler;
     std::unique_ptr<TimewaitSysctls> sysctls;
@@ -142,6 +162,20 @@ int run_command(const ServeConfig& config) {
     TraceFormatter transitions(clock, &cgroups);
     SynfailFormatter failures(clock, &cgroups);
     std::uint64_t events = 0;
+    ListenStats listen_stats(tracer.counts_syn_drops());
+    const std::uint64_t started_ns = monotonic_now_ns();
+    auto update_listeners = [&] {
+        if (!listeners) {
+            return;
+        }
+        listen_stats.listed(listeners->list());
+        listen_stats.counted(tracer.listener_counts(), tracer.syn_drops(),
+                             namespace_counters->read());
+        const std::uint64_t now = monotonic_now_ns();
+        model.set_listen_families(listen_metric_families(
+            listen_stats.final_report(now, static_cast<double>(now - started_ns) / 1e9, &table),
+            listen_netns, config.top_n));
+    };
 
     auto log_transition = [&](const Transition& t) {
         if (log.enabled()) {
@@ -152,6 +186,7 @@ int run_command(const ServeConfig& config) {
         ++events;
         SocketTable::Applied applied = t.connect_sync ? SocketTable::Applied{} : table.apply(t);
         model.observe(t, applied);
+        listen_stats.observe(t);
         if (reconciler) {
             reconciler->observe(t, applied);
         }
@@ -190,6 +225,7 @@ int run_command(const ServeConfig& config) {
         exporter->publish(model);
     };
     model.set_table(table);
+    update_listeners();
     publish();
 
     std::string where = config.metrics_addr;
@@ -229,6 +265,7 @@ int run_command(const ServeConfig& config) {
             log_transition(timewait_end_transition(end));
         }
         model.set_table(table);
+        update_listeners();
         publish();
     };
     run_event_loop(source, log, loop);

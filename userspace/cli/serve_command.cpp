@@ -66,6 +66,9 @@ Finisher add_serve_command(CLI::App& app, CLI::App*& subcommand) {
     cmd->add_option("--top", c.top_n, "destinations with a port-range pressure gauge (default 10)")
         ->check(CLI::Range(0, 1000))
         ->type_name("N");
+    cmd->add_flag("--listeners", c.listeners,
+                  "export what `listen` shows (accept queues, accepts, drops, SYN-ACK "
+                  "retransmits, refused SYNs) by listening port: the top --top ports");
     add_reconcile_option(*cmd, c.reconcile_s,
                          "check the live table against the kernel every SECONDS (0: never)");
 

@@ -76,12 +76,15 @@ void ListenStats::listed(const std::vector<ListedSocket>& listing) {
         Listener& l = it->second;
         l.socket = s;
         l.listening = true;
-        if (fresh) {
-            l.start.drops = s.drops;
-            l.interval.drops = s.drops;
+        if (fresh && s.drops) {
+            // One listening before the run counts from here; one that began
+            // since, from its start: every drop it has is the run's.
+            l.start.drops = first_listing_ ? *s.drops : 0;
+            l.interval.drops = l.start.drops;
         }
         raise_peak(l, s.rqueue);
     }
+    first_listing_ = false;
 }
 
 void ListenStats::observe(const Transition& t) {

@@ -72,7 +72,9 @@ class ListenStats {
   public:
     explicit ListenStats(bool syn_drops_known) : syn_drops_known_(syn_drops_known) {}
 
-    // A listing's LISTEN sockets (others are ignored): queues and drops.
+    // A listing's LISTEN sockets (others are ignored): queues and drops. A
+    // listener in the first listing counts drops from there; one first listed
+    // later is new since, and all of its drops count.
     void listed(const std::vector<ListedSocket>& listing);
     // A transition of the traced namespace: connects out of SYN_SENT bring
     // their SYN retransmits.
@@ -108,6 +110,7 @@ class ListenStats {
     void raise_peak(Listener& l, std::uint32_t queue);
 
     bool syn_drops_known_;
+    bool first_listing_ = true;
     std::map<std::uint64_t, Listener> listeners_;  // by cookie
     std::map<DropKey, std::uint64_t> drops_;
     std::map<DropKey, std::uint64_t> drops_at_interval_;

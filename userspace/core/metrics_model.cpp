@@ -285,6 +285,7 @@ std::vector<MetricFamilyData> MetricsModel::snapshot() const {
     out.push_back(single("tcpscope_reconciliations_total",
                          "Reconciliations of the live table against the kernel", K::Counter,
                          as_value(reconciliations_)));
+    out.insert(out.end(), listen_.begin(), listen_.end());
     return out;
 }
 

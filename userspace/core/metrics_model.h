@@ -89,6 +89,11 @@ class MetricsModel {
     // Ephemeral ports per destination (port_pressure()), of which the top N are kept.
     void set_pressure(const std::vector<PortPressure>& pressure);
 
+    // serve --listeners: families made from listen's totals, added as they are.
+    void set_listen_families(std::vector<MetricFamilyData> families) {
+        listen_ = std::move(families);
+    }
+
     std::vector<MetricFamilyData> snapshot() const;
 
   private:
@@ -119,6 +124,7 @@ class MetricsModel {
     TableCounters table_counters_;
     EventCounts events_;
     std::vector<PortPressure> pressure_;
+    std::vector<MetricFamilyData> listen_;
 };
 
 }  // namespace tcpscope
