@@ -1,6 +1,7 @@
 // `tcpscope listen` against the kernel's own namespace counters: a listener
 // that never accepts, connects to a closed port, a slow acceptor.
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -191,6 +192,61 @@ TEST_F(ListenTest, ASlowAcceptorShowsQueueDepthAndAcceptWait) {
     // Power-of-two buckets: 600 ms lies in [2^19, 2^20) µs.
     EXPECT_GE(l["accept_wait_p50_us"].get<std::uint64_t>(), 1u << 20) << l.dump();
     EXPECT_LE(l["accept_wait_p99_us"].get<std::uint64_t>(), 1u << 23) << l.dump();
+}
+
+// synfail: a connect that timed out towards an overflowing listener of this
+// host names that listener, its queue and its drops.
+TEST_F(ListenTest, SynfailTimeoutsNameTheOverflowingLocalListener) {
+    Gate listening;
+    Gate release;
+    Child server(ns_, [&] {
+        int l = listen_on(AF_INET, "127.0.0.1", kPort);
+        if (listen(l, 2) != 0) {
+            return 1;
+        }
+        listening.open();
+        release.wait(std::chrono::seconds(60));
+        close(l);
+        return 0;
+    });
+    ASSERT_TRUE(listening.wait());
+    TracerProcess synfail({"synfail", "--json", "--netns", ns_.path()});
+    ASSERT_TRUE(synfail.wait_ready()) << synfail.wait_exit().stderr_text;
+    Child client(ns_, [&] {
+        std::vector<int> fillers;
+        for (int i = 0; i < 4; ++i) {  // the queue takes three, the fourth waits
+            fillers.push_back(connect_nonblocking(AF_INET, "127.0.0.1", kPort));
+        }
+        usleep(200'000);
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        int one_retry = 1;  // gives up after ~3 s
+        setsockopt(fd, IPPROTO_TCP, TCP_SYNCNT, &one_retry, sizeof(one_retry));
+        sockaddr_in to{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(kPort);
+        to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        int rc = connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+        return rc != 0 && errno == ETIMEDOUT ? 0 : 1;
+    });
+    ASSERT_EQ(client.wait(std::chrono::seconds(30)), 0);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    TracerRun run = synfail.stop();
+    release.open();
+    EXPECT_EQ(server.wait(), 0);
+    json timeout;
+    for (const json& e : run.events) {
+        if (e.value("reason", "") == "ETIMEDOUT") {
+            timeout = e;
+        }
+    }
+    ASSERT_FALSE(timeout.is_null()) << run.stdout_text << run.stderr_text;
+    const json& l = timeout["local_listener"];
+    ASSERT_TRUE(l.is_object()) << timeout.dump();
+    EXPECT_EQ(l["port"], kPort);
+    EXPECT_EQ(l["addr"], "127.0.0.1");
+    EXPECT_EQ(l["backlog"], 2);
+    EXPECT_GE(l["queue"].get<int>(), 2) << l.dump();
+    EXPECT_GE(l["drops"].get<int>(), 2) << l.dump();
 }
 
 // serve --listeners: the same figures as metrics by listening port, with the

@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+
+#include <cerrno>
 #include <nlohmann/json.hpp>
 
 #include <set>
@@ -70,12 +72,32 @@ TEST(SynfailText, CancelledAndUnknownOwner) {
     EXPECT_NE(line.find("CANCELLED              -       0"), std::string::npos) << line;
 }
 
+TEST(SynfailFormat, ATimeoutNamesTheLocalListenerItWasAimedAt) {
+    Transition t = refused();
+    t.sk_err = ETIMEDOUT;
+    ListedSocket l;
+    l.saddr = t.daddr;
+    l.sport = t.dport;
+    l.rqueue = 3;
+    l.wqueue = 2;
+    l.drops = 94;
+    EXPECT_TRUE(
+        formatter().text_line(t, &l).ends_with(" local listener 127.0.0.1:8080 queue 3/2 drops 94"))
+        << formatter().text_line(t, &l);
+    auto j = nlohmann::json::parse(formatter().json_line(t, &l));
+    EXPECT_EQ(
+        j["local_listener"],
+        nlohmann::json(
+            {{"addr", "127.0.0.1"}, {"port", 8080}, {"backlog", 2}, {"queue", 3}, {"drops", 94}}));
+    EXPECT_TRUE(nlohmann::json::parse(formatter().json_line(t))["local_listener"].is_null());
+}
+
 TEST(SynfailJson, HasExactlyTheDocumentedKeys) {
     auto j = nlohmann::json::parse(formatter().json_line(refused()));
-    EXPECT_EQ(keys_of(j),
-              (std::set<std::string>{"ts", "ts_ns", "cookie", "netns", "pid", "comm", "cgroup",
-                                     "unit", "container", "family", "saddr", "sport", "daddr",
-                                     "dport", "reason", "syn_sent_us", "syn_retrans", "sync"}));
+    EXPECT_EQ(keys_of(j), (std::set<std::string>{"ts", "ts_ns", "cookie", "netns", "pid", "comm",
+                                                 "cgroup", "unit", "container", "family", "saddr",
+                                                 "sport", "daddr", "dport", "reason", "syn_sent_us",
+                                                 "syn_retrans", "sync", "local_listener"}));
     EXPECT_EQ(j["ts"], "2026-11-26T04:31:02.123456Z");
     EXPECT_EQ(j["cookie"], 7);
     EXPECT_EQ(j["pid"], 4242);

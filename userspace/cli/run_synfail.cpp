@@ -1,6 +1,7 @@
 #include "cli/run_synfail.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 
 #include <fmt/format.h>
@@ -9,9 +10,12 @@
 #include "cli/cgroup_paths.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
+#include "cli/listener_sources.h"
+#include "cli/netns_path.h"
 #include "cli/privileges.h"
 #include "cli/run_trace.h"
 #include "core/connect_outcome.h"
+#include "core/listen_report.h"
 #include "core/synfail_summary.h"
 #include "kernel/ring_source.h"
 #include "kernel/tracer.h"
@@ -52,6 +56,34 @@ int run_command(const SynfailConfig& config) {
     options.synfail = true;
     options.connect_exit = config.sync;
     std::unique_ptr<LineSink> sink = make_stdout_sink();
+    // A connect that timed out towards a listener of this host: its listener,
+    // listed when the failure arrives (in the traced namespace, else ours),
+    // shows whether its queue overflowed. Opened before the switch.
+    const std::uint32_t listener_netns = options.netns ? options.netns : current_netns_inode();
+    std::optional<ListenerListing> listeners;
+    try {
+        std::optional<std::string> path;
+        if (config.filters.netns) {
+            path = netns_path_for(*config.filters.netns);
+        }
+        listeners.emplace(path, SocketFilter{});
+    } catch (const std::exception& e) {
+        spdlog::warn("no listing of local listeners ({}): timeouts name none", e.what());
+    }
+    auto local_listener = [&](const Transition& t) -> std::optional<ListedSocket> {
+        if (!listeners || t.netns != listener_netns || t.sk_err != ETIMEDOUT) {
+            return std::nullopt;
+        }
+        try {
+            std::vector<ListedSocket> listed = listeners->list();
+            if (const ListedSocket* l = listener_for(listed, t.daddr, t.dport)) {
+                return *l;
+            }
+        } catch (const std::exception& e) {
+            spdlog::debug("listing local listeners failed: {}", e.what());
+        }
+        return std::nullopt;
+    };
 
     Tracer tracer(options);
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
@@ -80,7 +112,10 @@ int run_command(const SynfailConfig& config) {
             ++failures;
             recovered += t.recovered_at_connect ? 1 : 0;
             if (selected(reason)) {
-                sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
+                std::optional<ListedSocket> listener = local_listener(t);
+                const ListedSocket* l = listener ? &*listener : nullptr;
+                sink->write_line(config.json ? formatter.json_line(t, l)
+                                             : formatter.text_line(t, l));
             }
         }
     });

@@ -7,10 +7,13 @@
 namespace tcpscope {
 namespace {
 
-// A SYN to daddr:dport reached this listener: same port, and its address or
-// a wildcard (an IPv6 wildcard takes IPv4 too, unless IPV6_V6ONLY, which a
-// listing does not show: the IPv4 listener, when there is one, is preferred).
-bool aimed_at(const ListedSocket& listener, const IpAddress& daddr, std::uint16_t dport) {
+std::uint64_t minus(std::uint64_t now, std::uint64_t base) {
+    return now >= base ? now - base : 0;  // a counter that went back: a new socket
+}
+
+}  // namespace
+
+bool listener_takes(const ListedSocket& listener, const IpAddress& daddr, std::uint16_t dport) {
     if (listener.sport != dport) {
         return false;
     }
@@ -20,11 +23,25 @@ bool aimed_at(const ListedSocket& listener, const IpAddress& daddr, std::uint16_
     return listener.saddr.family == AF_INET6 && listener.saddr.is_unspecified();
 }
 
-std::uint64_t minus(std::uint64_t now, std::uint64_t base) {
-    return now >= base ? now - base : 0;  // a counter that went back: a new socket
+namespace {
+
+int specificity(const ListedSocket& listener, const IpAddress& daddr) {
+    return (listener.saddr == daddr ? 2 : 0) + (listener.saddr.family == daddr.family ? 1 : 0);
 }
 
 }  // namespace
+
+const ListedSocket* listener_for(const std::vector<ListedSocket>& listeners, const IpAddress& daddr,
+                                 std::uint16_t dport) {
+    const ListedSocket* best = nullptr;
+    for (const ListedSocket& l : listeners) {
+        if (listener_takes(l, daddr, dport) &&
+            (best == nullptr || specificity(l, daddr) > specificity(*best, daddr))) {
+            best = &l;
+        }
+    }
+    return best;
+}
 
 const std::vector<std::string>& listen_namespace_counter_names() {
     static const std::vector<std::string> names = {
@@ -151,6 +168,15 @@ ListenReport ListenStats::report(std::uint64_t now_ns, double span_s, const Sock
         row.closed = !l.listening;
         r.listeners.push_back(std::move(row));
     }
+    // The report's rows, in order, as the listings showed them.
+    std::vector<ListedSocket> shown;
+    for (const ListenerRow& row : r.listeners) {
+        shown.push_back(listeners_.at(row.cookie).socket);
+    }
+    auto row_for = [&](const IpAddress& daddr, std::uint16_t dport) -> ListenerRow* {
+        const ListedSocket* l = listener_for(shown, daddr, dport);
+        return l == nullptr ? nullptr : &r.listeners[static_cast<std::size_t>(l - shown.data())];
+    };
     const auto& drops_base = drops_at_interval_;
     for (const auto& [key, count] : drops_) {
         std::uint64_t n = count;
@@ -167,19 +193,7 @@ ListenReport ListenStats::report(std::uint64_t now_ns, double span_s, const Sock
         const std::uint16_t dport = std::get<2>(key);
         const std::string& reason = std::get<3>(key);
         // The most specific listener it was aimed at, IPv4 before a v6 wildcard.
-        ListenerRow* target = nullptr;
-        int best = -1;
-        for (ListenerRow& row : r.listeners) {
-            const ListedSocket& s = listeners_.at(row.cookie).socket;
-            if (reason == "NO_SOCKET" || !aimed_at(s, daddr, dport)) {
-                continue;
-            }
-            int score = (s.saddr == daddr ? 2 : 0) + (s.saddr.family == daddr.family ? 1 : 0);
-            if (score > best) {
-                best = score;
-                target = &row;
-            }
-        }
+        ListenerRow* target = reason == "NO_SOCKET" ? nullptr : row_for(daddr, dport);
         if (target != nullptr) {
             target->syn_drops[reason] += n;
         } else {
@@ -195,11 +209,8 @@ ListenReport ListenStats::report(std::uint64_t now_ns, double span_s, const Sock
         IpAddress daddr;
         daddr.family = std::get<0>(dest);
         daddr.bytes = std::get<1>(dest);
-        for (ListenerRow& row : r.listeners) {
-            if (n > 0 && aimed_at(listeners_.at(row.cookie).socket, daddr, std::get<2>(dest))) {
-                row.local_client_syn_retrans += n;
-                break;
-            }
+        if (ListenerRow* row = n > 0 ? row_for(daddr, std::get<2>(dest)) : nullptr) {
+            row->local_client_syn_retrans += n;
         }
     }
     const ProcNetCounters& ns_base =

@@ -122,6 +122,16 @@ class ListenStats {
     ProcNetCounters namespace_at_interval_;
 };
 
+// Whether a SYN to daddr:dport reaches this listener: same port, and its
+// address or a wildcard (an IPv6 wildcard takes IPv4 too, unless IPV6_V6ONLY,
+// which a listing does not show).
+bool listener_takes(const ListedSocket& listener, const IpAddress& daddr, std::uint16_t dport);
+
+// Of the listeners a SYN to daddr:dport reaches, the most specific (its own
+// address before a wildcard, its family before an IPv6 wildcard); null: none.
+const ListedSocket* listener_for(const std::vector<ListedSocket>& listeners, const IpAddress& daddr,
+                                 std::uint16_t dport);
+
 // The p-quantile (0..1) of power-of-two microsecond buckets, as its bucket's
 // upper bound in µs; null when the buckets are empty.
 std::optional<std::uint64_t> bucket_quantile_us(const std::array<std::uint64_t, kWaitSlots>& slots,

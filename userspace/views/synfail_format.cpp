@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/address.h"
 #include "core/connect_outcome.h"
 #include "views/json_writer.h"
 #include "views/socket_fields.h"
@@ -33,23 +34,42 @@ std::string SynfailFormatter::text_header() {
                        "SYN_MS", "RETRANS");
 }
 
-std::string SynfailFormatter::text_line(const Transition& t) const {
+std::string SynfailFormatter::text_line(const Transition& t,
+                                        const ListedSocket* local_listener) const {
     std::string line = fmt::format(kTextRow, clock_.time_of_day(t.ts_ns), pid_text(t), comm_text(t),
                                    local_endpoint_text(t), remote_endpoint_text(t),
                                    failure_reason(t), millis_text(syn_sent_ns(t)), t.syn_retrans);
     if (t.connect_sync) {
         line += " sync";
     }
+    if (local_listener != nullptr) {
+        line += fmt::format(" local listener {} queue {}/{} drops {}",
+                            format_endpoint(local_listener->saddr, local_listener->sport),
+                            local_listener->rqueue, local_listener->wqueue,
+                            local_listener->drops ? std::to_string(*local_listener->drops) : "-");
+    }
     return line;
 }
 
-std::string SynfailFormatter::json_line(const Transition& t) const {
+std::string SynfailFormatter::json_line(const Transition& t,
+                                        const ListedSocket* local_listener) const {
     JsonObject json;
     append_socket_fields(json, t, clock_, cgroups_);
     json.field("reason", failure_reason(t));
     append_micros_field(json, "syn_sent_us", syn_sent_ns(t));
     json.field("syn_retrans", static_cast<std::uint64_t>(t.syn_retrans))
         .field("sync", t.connect_sync);
+    if (local_listener != nullptr) {
+        JsonObject l;
+        l.field("addr", to_string(local_listener->saddr))
+            .field("port", static_cast<std::uint64_t>(local_listener->sport))
+            .field("backlog", static_cast<std::uint64_t>(local_listener->wqueue))
+            .field("queue", static_cast<std::uint64_t>(local_listener->rqueue))
+            .optional_field("drops", local_listener->drops);
+        json.raw_field("local_listener", l.finish());
+    } else {
+        json.null_field("local_listener");
+    }
     return json.finish();
 }
 

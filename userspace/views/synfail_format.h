@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/listed_socket.h"
 #include "core/synfail_summary.h"
 #include "core/transition.h"
 #include "core/wall_clock.h"
@@ -30,11 +31,13 @@ class SynfailFormatter {
 
     static std::string text_header();
     // TIME PID COMM LADDR:LPORT RADDR:RPORT REASON SYN_MS RETRANS [sync]
-    std::string text_line(const Transition& t) const;
+    // [local listener ADDR:PORT queue Q/BACKLOG drops N]
+    std::string text_line(const Transition& t, const ListedSocket* local_listener = nullptr) const;
     // Keys: ts ts_ns cookie netns pid comm cgroup unit container family saddr
-    // sport daddr dport reason
-    // syn_sent_us syn_retrans sync.
-    std::string json_line(const Transition& t) const;
+    // sport daddr dport reason syn_sent_us syn_retrans sync local_listener
+    // ({addr port backlog queue drops}: the listener of this host the attempt
+    // was aimed at, as listed when it failed; null: none known).
+    std::string json_line(const Transition& t, const ListedSocket* local_listener = nullptr) const;
 
     // A title line, a header and one line per destination.
     std::vector<std::string> summary_text(const SynfailSummary& summary,
