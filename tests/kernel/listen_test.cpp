@@ -51,6 +51,25 @@ class ListenTest : public ::testing::Test {
         return json::object();
     }
 
+    // Listens on kPort with backlog 2 and never accepts, until release opens.
+    Child never_accepting_server(Gate& release) {
+        Gate listening;
+        Child server(ns_, [&] {
+            int l = listen_on(AF_INET, "127.0.0.1", kPort);
+            if (listen(l, 2) != 0) {  // listen() again: only the backlog changes
+                return 1;
+            }
+            listening.open();
+            release.wait(std::chrono::seconds(60));
+            close(l);
+            return 0;
+        });
+        if (!listening.wait()) {
+            throw std::runtime_error("test server did not start listening");
+        }
+        return server;
+    }
+
     NetNamespace ns_;
     std::unique_ptr<TracerProcess> tracer_;
     TracerRun run_;
@@ -61,19 +80,8 @@ class ListenTest : public ::testing::Test {
 // the namespace's ListenDrops (all overflows), and its clients' SYN
 // retransmits plus its SYN-ACK retransmits are the namespace's TCPSynRetrans.
 TEST_F(ListenTest, OverflowsOfANeverAcceptingListenerAddUpToTheNamespaceCounters) {
-    Gate listening;
     Gate release;
-    Child server(ns_, [&] {
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        if (listen(l, 2) != 0) {  // listen() again: only the backlog changes
-            return 1;
-        }
-        listening.open();
-        release.wait(std::chrono::seconds(60));
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = never_accepting_server(release);
     start();
     constexpr int kClients = 50;
     Child clients(ns_, [&] {
@@ -94,6 +102,7 @@ TEST_F(ListenTest, OverflowsOfANeverAcceptingListenerAddUpToTheNamespaceCounters
     EXPECT_EQ(server.wait(), 0);
 
     json l = listener_on(total, kPort);
+    EXPECT_EQ(total["netns"], ns_.inode());
     EXPECT_EQ(l["pid"], server_pid) << l.dump();
     EXPECT_EQ(l["backlog"], 2) << l.dump();
     EXPECT_GE(l["queue"].get<int>(), 2) << l.dump();
@@ -197,19 +206,8 @@ TEST_F(ListenTest, ASlowAcceptorShowsQueueDepthAndAcceptWait) {
 // synfail: a connect that timed out towards an overflowing listener of this
 // host names that listener, its queue and its drops.
 TEST_F(ListenTest, SynfailTimeoutsNameTheOverflowingLocalListener) {
-    Gate listening;
     Gate release;
-    Child server(ns_, [&] {
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        if (listen(l, 2) != 0) {
-            return 1;
-        }
-        listening.open();
-        release.wait(std::chrono::seconds(60));
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = never_accepting_server(release);
     TracerProcess synfail({"synfail", "--json", "--netns", ns_.path()});
     ASSERT_TRUE(synfail.wait_ready()) << synfail.wait_exit().stderr_text;
     Child client(ns_, [&] {
@@ -256,19 +254,8 @@ TEST_F(ListenTest, ServeExportsTheListenersByPort) {
     TracerProcess serve({"serve", "--listeners", "--netns", ns_.path(), "--metrics-addr",
                          "127.0.0.1:" + std::to_string(metrics)});
     ASSERT_TRUE(serve.wait_ready()) << serve.wait_exit().stderr_text;
-    Gate listening;
     Gate release;
-    Child server(ns_, [&] {
-        int l = listen_on(AF_INET, "127.0.0.1", kPort);
-        if (listen(l, 2) != 0) {
-            return 1;
-        }
-        listening.open();
-        release.wait(std::chrono::seconds(60));
-        close(l);
-        return 0;
-    });
-    ASSERT_TRUE(listening.wait());
+    Child server = never_accepting_server(release);
     Child clients(ns_, [&] {
         std::vector<int> fds;
         for (int i = 0; i < 20; ++i) {

@@ -176,9 +176,10 @@ TEST(ListenFormat, TextAndJsonShowUnknownsAsUnknown) {
     r.listeners.push_back(row);
     r.unlistened.push_back({ipv4("127.0.0.1"), 7998, "NO_SOCKET", 5});
     r.namespace_counters = {{"TcpExt.ListenDrops", 47}};
-    ListenFormatter f(testing::test_clock());
+    ListenFormatter f(testing::test_clock(), 4026531840);
     std::vector<std::string> lines = f.text_lines(r);
     ASSERT_EQ(lines.size(), 5u);
+    EXPECT_EQ(lines[0], "netns 4026531840: 04:31:02.123456 (1.0 s)");
     EXPECT_NE(lines[1].find("LISTEN                   OWNER"), std::string::npos) << lines[1];
     EXPECT_TRUE(lines[2].starts_with("127.0.0.1:7400           -                          2     3"))
         << lines[2];
@@ -195,6 +196,7 @@ TEST(ListenFormat, TextAndJsonShowUnknownsAsUnknown) {
     EXPECT_EQ(l["drops"], 47);
     EXPECT_EQ(j["unlistened"][0]["reason"], "NO_SOCKET");
     EXPECT_EQ(j["namespace"]["TcpExt.ListenDrops"], 47);
+    EXPECT_EQ(j["netns"], 4026531840u);
     EXPECT_FALSE(j.contains("final"));
     row.drops.reset();
     r.listeners = {row};

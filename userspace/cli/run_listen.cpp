@@ -66,16 +66,9 @@ int run_command(const ListenConfig& config) {
     reconciler->seed(table, source);
     spdlog::info("tracing listeners in netns {}; {}", options.netns, tracer.describe());
 
-    ListenFormatter formatter(WallClock::from_system(), &programs);
+    ListenFormatter formatter(WallClock::from_system(), options.netns, &programs);
     auto write = [&](const ListenReport& report) {
-        if (config.json) {
-            sink->write_line(formatter.json_line(report));
-        } else {
-            for (const std::string& line : formatter.text_lines(report)) {
-                sink->write_line(line);
-            }
-        }
-        sink->flush();
+        write_report(*sink, formatter, report, config.json);
     };
     const auto interval_ns = static_cast<std::uint64_t>(config.interval_s * 1e9);
     TableWatch watch =

@@ -88,14 +88,7 @@ int run_command(const TimewaitConfig& config) {
                  options.netns, table.count_in_state(TcpState::TimeWait), tracer.describe());
 
     auto write = [&](const TimewaitReport& report) {
-        if (config.json) {
-            sink->write_line(formatter.json_line(report));
-        } else {
-            for (const std::string& line : formatter.text_lines(report)) {
-                sink->write_line(line);
-            }
-        }
-        sink->flush();
+        write_report(*sink, formatter, report, config.json);
     };
     // Deaths at expiry are inferred on time; listings, when due, catch what
     // inference cannot (early deaths, missed births) and confirm expiries.

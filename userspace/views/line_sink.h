@@ -23,6 +23,20 @@ class LineSink {
 
 std::unique_ptr<LineSink> make_stdout_sink();
 
+// One periodic report through a formatter with json_line() and text_lines():
+// a JSON line, or the block of text lines; then a flush.
+template <typename Formatter, typename Report>
+void write_report(LineSink& sink, const Formatter& formatter, const Report& report, bool json) {
+    if (json) {
+        sink.write_line(formatter.json_line(report));
+    } else {
+        for (const std::string& line : formatter.text_lines(report)) {
+            sink.write_line(line);
+        }
+    }
+    sink.flush();
+}
+
 // Who the process ends as: a file it creates is given to that user, and a
 // rotation needs the file's directory writable by it.
 struct FileOwner {

@@ -70,8 +70,9 @@ std::string ListenFormatter::owner_text(const ListenerRow& row) const {
 
 std::vector<std::string> ListenFormatter::text_lines(const ListenReport& r) const {
     std::vector<std::string> lines;
-    lines.push_back(r.final ? fmt::format("total over {:.1f} s", r.span_s)
-                            : fmt::format("{} ({:.1f} s)", clock_.time_of_day(r.now_ns), r.span_s));
+    lines.push_back(r.final ? fmt::format("netns {}: total over {:.1f} s", netns_, r.span_s)
+                            : fmt::format("netns {}: {} ({:.1f} s)", netns_,
+                                          clock_.time_of_day(r.now_ns), r.span_s));
     std::string header;
     append_left(header, "LISTEN", kEndpointWidth);
     header +=
@@ -126,7 +127,9 @@ std::vector<std::string> ListenFormatter::text_lines(const ListenReport& r) cons
 
 std::string ListenFormatter::json_line(const ListenReport& r) const {
     JsonObject json;
-    json.field("ts", clock_.rfc3339(r.now_ns)).field("interval_s", r.span_s);
+    json.field("ts", clock_.rfc3339(r.now_ns))
+        .field("interval_s", r.span_s)
+        .field("netns", static_cast<std::uint64_t>(netns_));
     json.raw_field("listeners", json_array(r.listeners, [&](const ListenerRow& row) {
                        OwnerName o = owner_name(row, programs_);
                        JsonObject l;
