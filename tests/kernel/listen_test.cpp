@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <set>
 #include <thread>
 
 #include "kernel/harness.h"
@@ -201,6 +202,58 @@ TEST_F(ListenTest, ASlowAcceptorShowsQueueDepthAndAcceptWait) {
     // Power-of-two buckets: 600 ms lies in [2^19, 2^20) µs.
     EXPECT_GE(l["accept_wait_p50_us"].get<std::uint64_t>(), 1u << 20) << l.dump();
     EXPECT_LE(l["accept_wait_p99_us"].get<std::uint64_t>(), 1u << 23) << l.dump();
+}
+
+// Pre-fork SO_REUSEPORT workers of two processes on one port, neither
+// accepting: one row each, with its own owner and queue (the kernel spreads
+// the connects across their queues), their drops adding up to the namespace's.
+TEST_F(ListenTest, ReuseportWorkersHaveARowEach) {
+    Gate release;
+    std::vector<Child> workers;
+    for (int w = 0; w < 2; ++w) {
+        Gate listening;
+        workers.emplace_back(ns_, [&] {
+            int l = listen_on(AF_INET, "127.0.0.1", kPort, true);
+            if (listen(l, 2) != 0) {
+                return 1;
+            }
+            listening.open();
+            release.wait(std::chrono::seconds(60));
+            close(l);
+            return 0;
+        });
+        ASSERT_TRUE(listening.wait());
+    }
+    start();
+    Child clients(ns_, [&] {
+        std::vector<int> fds;
+        for (int i = 0; i < 20; ++i) {
+            fds.push_back(connect_nonblocking(AF_INET, "127.0.0.1", kPort));
+        }
+        usleep(300'000);
+        return 0;
+    });
+    ASSERT_EQ(clients.wait(), 0);
+    json total = stop_and_total();
+    std::set<int> pids;
+    std::uint64_t drops = 0;
+    int queued = 0;
+    for (const json& l : total["listeners"]) {
+        if (l["port"] == kPort) {
+            pids.insert(l["pid"].get<int>());
+            drops += l["drops"].get<std::uint64_t>();
+            queued += l["queue"].get<int>();
+        }
+    }
+    const std::set<int> expected = {workers[0].pid(), workers[1].pid()};
+    release.open();
+    release.open();
+    for (Child& w : workers) {
+        EXPECT_EQ(w.wait(), 0);
+    }
+    EXPECT_EQ(pids, expected) << total.dump();
+    EXPECT_GE(queued, 4) << total.dump();  // both queues took some
+    EXPECT_EQ(drops, total["namespace"]["TcpExt.ListenDrops"].get<std::uint64_t>()) << total.dump();
 }
 
 // synfail: a connect that timed out towards an overflowing listener of this
