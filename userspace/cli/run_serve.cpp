@@ -208,9 +208,11 @@ int run_command(const ServeConfig& config) {
     // Port-range pressure comes from the table right after reconciliations;
     // the listing itself (~10 MB per 100k sockets) is freed then.
     auto update_pressure = [&] {
-        if (auto range = sysctls->read().port_range) {
-            model.set_pressure(port_pressure(table, *range));
+        TimewaitLimits limits = sysctls->read();
+        if (limits.port_range) {
+            model.set_pressure(port_pressure(table, *limits.port_range));
         }
+        model.set_timewait_limits(limits);
         reconciler->release_listing();
     };
     if (reconciler) {

@@ -245,6 +245,15 @@ std::vector<MetricFamilyData> MetricsModel::snapshot() const {
              nullptr});
     }
     out.push_back(std::move(pressure));
+    MetricFamilyData max_buckets =
+        family("tcpscope_timewait_max_buckets",
+               "tcp_max_tw_buckets of the reconciled namespace: TIME_WAIT sockets beyond it are "
+               "not made (the close skips TIME_WAIT)",
+               K::Gauge);
+    if (limits_.max_buckets) {
+        max_buckets.samples.push_back({{}, as_value(*limits_.max_buckets), nullptr});
+    }
+    out.push_back(std::move(max_buckets));
 
     out.push_back(single("tcpscope_events_total", "Transition records read from the kernel",
                          K::Counter, as_value(events_.events)));

@@ -88,6 +88,8 @@ class MetricsModel {
     void set_events(const EventCounts& counts) { events_ = counts; }
     // Ephemeral ports per destination (port_pressure()), of which the top N are kept.
     void set_pressure(const std::vector<PortPressure>& pressure);
+    // The reconciled namespace's TIME_WAIT limits (an unreadable one: no sample).
+    void set_timewait_limits(const TimewaitLimits& limits) { limits_ = limits; }
 
     // serve --listeners: families made from listen's totals, added as they are.
     void set_listen_families(std::vector<MetricFamilyData> families) {
@@ -124,6 +126,7 @@ class MetricsModel {
     TableCounters table_counters_;
     EventCounts events_;
     std::vector<PortPressure> pressure_;
+    TimewaitLimits limits_;
     std::vector<MetricFamilyData> listen_;
 };
 
