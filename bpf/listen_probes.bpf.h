@@ -8,6 +8,9 @@
 const volatile long accept_syscall_nr = -1;
 const volatile long accept4_syscall_nr = -1;
 
+/* Moved on by userspace after each read of listener_stats (see queue_peak). */
+__u32 listen_epoch = 0;
+
 struct {
     __uint(type, BPF_MAP_TYPE_HASH);
     __uint(max_entries, 4096);
@@ -110,8 +113,13 @@ int BPF_PROG(on_accept_exit, struct pt_regs *regs, long ret)
         return 0;
     __sync_fetch_and_add(&stats->accepted, 1);
     __u32 queue = BPF_CORE_READ(listener, sk_ack_backlog) + 1;
-    if (queue > stats->queue_peak)
+    __u32 epoch = listen_epoch;
+    if (stats->peak_epoch != epoch) {
+        stats->peak_epoch = epoch;
         stats->queue_peak = queue;
+    } else if (queue > stats->queue_peak) {
+        stats->queue_peak = queue;
+    }
 
     struct sock *child = sock_of_fd((int)ret);
     if (!child)

@@ -17,8 +17,13 @@ struct tcpscope_listener_stats {
     __u64 waited;         /* of those, how many had a known queue entry time */
     __u64 wait_ns_total;
     __u64 wait_slots[TCPSCOPE_WAIT_SLOTS];
-    __u32 queue_peak; /* accept queue just before an accept(); zeroed by userspace */
+    __u32 queue_peak; /* highest accept queue just before an accept() in peak_epoch */
     __u32 netns;
+    /* The listen_epoch queue_peak belongs to: userspace moves the epoch on
+     * after each read instead of writing the value back (which would race
+     * with the counters' increments). */
+    __u32 peak_epoch;
+    __u32 pad;
 };
 
 /* A SYN the kernel freed with a drop reason (5.17+), or a packet freed as an

@@ -298,6 +298,11 @@ KernelLosses Tracer::losses() const {
 
 std::vector<ListenerCounts> Tracer::listener_counts() {
     bpf_map* map = impl_->skel->maps.listener_stats;
+    // Peaks of this epoch are the ones since the last read; the next read
+    // takes those of the next. An accept() between the reads and the move
+    // lands in the old epoch: its peak is lost (the listings still see it).
+    volatile __u32& epoch = impl_->skel->bss->listen_epoch;
+    const __u32 reading = epoch;
     std::vector<ListenerCounts> out;
     __u64 key = 0;
     __u64* previous = nullptr;
@@ -306,13 +311,6 @@ std::vector<ListenerCounts> Tracer::listener_counts() {
         tcpscope_listener_stats stats{};
         if (bpf_map__lookup_elem(map, &key, sizeof(key), &stats, sizeof(stats), 0) != 0) {
             continue;  // removed meanwhile
-        }
-        if (stats.queue_peak != 0) {
-            // A peak another CPU raises between the read and this write is
-            // lost: the next accept() sets it again.
-            tcpscope_listener_stats zeroed = stats;
-            zeroed.queue_peak = 0;
-            bpf_map__update_elem(map, &key, sizeof(key), &zeroed, sizeof(zeroed), BPF_EXIST);
         }
         ListenerCounts c;
         c.cookie = key;
@@ -323,9 +321,10 @@ std::vector<ListenerCounts> Tracer::listener_counts() {
         c.wait_ns_total = stats.wait_ns_total;
         static_assert(kWaitSlots == TCPSCOPE_WAIT_SLOTS);
         std::copy(std::begin(stats.wait_slots), std::end(stats.wait_slots), c.wait_slots.begin());
-        c.queue_peak = stats.queue_peak;
+        c.queue_peak = stats.peak_epoch == reading ? stats.queue_peak : 0;
         out.push_back(c);
     }
+    epoch = reading + 1;
     return out;
 }
 

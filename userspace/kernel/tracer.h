@@ -92,7 +92,7 @@ class Tracer {
     std::string describe() const;
 
     // With options.listen: the per-listener counts so far (each queue_peak
-    // since the last call: reading zeroes it), and the SYN drops by reason.
+    // since the last call), and the SYN drops by reason.
     std::vector<ListenerCounts> listener_counts();
     std::vector<SynDropCount> syn_drops() const;
     // Whether syn_drops() counts anything: the kernel names drop reasons (5.17+).
