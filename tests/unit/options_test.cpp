@@ -25,6 +25,13 @@ TEST(Options, NoSubcommandMeansTraceWithDefaults) {
     EXPECT_EQ(c.tuning.ringbuf_bytes, 16u << 20);
 }
 
+TEST(Options, VersionPrintsTheBuildsVersion) {
+    ParseOutcome r = parse({"--version"});
+    EXPECT_FALSE(r.command);
+    EXPECT_EQ(r.exit_code, 0);
+    EXPECT_EQ(r.output, std::string("tcpscope ") + TCPSCOPE_VERSION + "\n");
+}
+
 TEST(Options, TraceFlags) {
     auto outcome = parse(
         {"trace",   "--json",     "-4",     "--port", "80",       "--lport",      "8080",

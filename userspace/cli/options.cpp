@@ -15,6 +15,7 @@ namespace tcpscope {
 ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     CLI::App app{"tcpscope: eBPF TCP connection state tracer", "tcpscope"};
     app.require_subcommand(0, 1);
+    app.set_version_flag("--version", std::string("tcpscope ") + TCPSCOPE_VERSION);
 
     struct Registered {
         CLI::App* app = nullptr;
@@ -40,6 +41,8 @@ ParseOutcome parse_command_line(const std::vector<std::string>& args) {
     }
     try {
         app.parse(reversed);
+    } catch (const CLI::CallForVersion& e) {
+        return {std::nullopt, exit_code::kOk, std::string(e.what()) + "\n"};
     } catch (const CLI::CallForHelp&) {
         return {std::nullopt, exit_code::kOk, app.help()};
     } catch (const CLI::CallForAllHelp&) {
