@@ -63,7 +63,7 @@ TEST(BucketQuantile, UpperBoundOfThePowerOfTwoBucket) {
 }
 
 TEST(ListenStats, IntervalsAndTotalsAreDeltasOfTheKernelsCounts) {
-    ListenStats stats(true);
+    ListenStats stats(true, 0);
     SocketTable table(16);
     Transition listened = testing::transition(7, TcpState::Close, TcpState::Listen);
     table.apply(listened);
@@ -123,8 +123,26 @@ TEST(ListenStats, IntervalsAndTotalsAreDeltasOfTheKernelsCounts) {
     EXPECT_EQ(total.namespace_counters.at("Tcp.OutRsts"), 6u);
 }
 
+TEST(ListenStats, CountsFromOtherNamespacesAreLeftOut) {
+    ListenStats stats(true, 42);
+    stats.listed({listener(1, "0.0.0.0", 80, 0, 128, 0)});
+    Transition connect = testing::transition(9, TcpState::SynSent, TcpState::Established);
+    connect.daddr = ipv4("10.0.0.9");
+    connect.dport = 80;
+    connect.syn_retrans = 2;
+    connect.netns = 7;  // a client elsewhere, to a port of the same number
+    stats.observe(connect);
+    stats.counted(
+        {}, {{7, ipv4("10.0.0.1"), 81, "NO_SOCKET", 4}, {42, ipv4("10.0.0.1"), 82, "NO_SOCKET", 1}},
+        {});
+    ListenReport r = stats.final_report(1, 1.0, nullptr);
+    EXPECT_EQ(r.listeners[0].local_client_syn_retrans, 0u);
+    ASSERT_EQ(r.unlistened.size(), 1u);
+    EXPECT_EQ(r.unlistened[0].port, 82);
+}
+
 TEST(ListenStats, AListenerBornDuringTheRunCountsAllItsDrops) {
-    ListenStats stats(true);
+    ListenStats stats(true, 0);
     stats.listed({listener(1, "0.0.0.0", 80, 0, 128, 50)});  // listening before the run
     stats.listed({listener(1, "0.0.0.0", 80, 0, 128, 52), listener(2, "0.0.0.0", 81, 0, 2, 17)});
     ListenReport r = stats.interval_report(1, 1.0, nullptr);
@@ -135,13 +153,14 @@ TEST(ListenStats, AListenerBornDuringTheRunCountsAllItsDrops) {
 }
 
 TEST(ListenStats, DropsAndClientRetransmitsGoToTheListenerTheyWereAimedAt) {
-    ListenStats stats(true);
+    ListenStats stats(true, 0);
     stats.listed({listener(1, "::", 443, 0, 16, 0), listener(2, "0.0.0.0", 443, 0, 16, 0),
                   listener(3, "10.0.0.9", 8080, 0, 16, 0)});
     Transition connect = testing::transition(9, TcpState::SynSent, TcpState::Established);
     connect.daddr = ipv4("10.0.0.9");
     connect.dport = 8080;
     connect.syn_retrans = 2;
+    connect.netns = 0;  // the namespace these stats cover
     stats.observe(connect);
     connect.dport = 9999;  // no listener here
     stats.observe(connect);

@@ -52,7 +52,7 @@ int run_command(const ListenConfig& config) {
     std::unique_ptr<LineSink> sink = make_stdout_sink();
     Tracer tracer(options);
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
-    ListenStats stats(tracer.counts_syn_drops());
+    ListenStats stats(tracer.counts_syn_drops(), options.netns);
     stats.listed(listeners.list());
     stats.counted(tracer.listener_counts(), tracer.syn_drops(), namespace_counters.read());
 

@@ -162,7 +162,7 @@ int run_command(const ServeConfig& config) {
     TraceFormatter transitions(clock, &cgroups);
     SynfailFormatter failures(clock, &cgroups);
     std::uint64_t events = 0;
-    ListenStats listen_stats(tracer.counts_syn_drops());
+    ListenStats listen_stats(tracer.counts_syn_drops(), listen_netns);
     const std::uint64_t started_ns = monotonic_now_ns();
     auto update_listeners = [&] {
         if (!listeners) {

@@ -105,7 +105,7 @@ void ListenStats::listed(const std::vector<ListedSocket>& listing) {
 }
 
 void ListenStats::observe(const Transition& t) {
-    if (t.old_state == TcpState::SynSent && t.syn_retrans > 0) {
+    if (t.old_state == TcpState::SynSent && t.syn_retrans > 0 && t.netns == netns_) {
         client_retrans_[Destination{t.daddr.family, t.daddr.bytes, t.dport}] += t.syn_retrans;
     }
 }
@@ -122,6 +122,9 @@ void ListenStats::counted(const std::vector<ListenerCounts>& listeners,
         raise_peak(it->second, c.queue_peak);
     }
     for (const SynDropCount& d : drops) {
+        if (d.netns != netns_) {
+            continue;
+        }
         drops_[DropKey{d.daddr.family, d.daddr.bytes, d.dport, d.reason}] = d.count;
     }
     namespace_now_ = namespace_counters;

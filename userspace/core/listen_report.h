@@ -70,7 +70,10 @@ const std::vector<std::string>& listen_namespace_counter_names();
 
 class ListenStats {
   public:
-    explicit ListenStats(bool syn_drops_known) : syn_drops_known_(syn_drops_known) {}
+    // netns: the namespace listed; counts from others (a tracer that sees
+    // every namespace) are left out.
+    ListenStats(bool syn_drops_known, std::uint32_t netns)
+        : syn_drops_known_(syn_drops_known), netns_(netns) {}
 
     // A listing's LISTEN sockets (others are ignored): queues and drops. A
     // listener in the first listing counts drops from there; one first listed
@@ -110,6 +113,7 @@ class ListenStats {
     void raise_peak(Listener& l, std::uint32_t queue);
 
     bool syn_drops_known_;
+    std::uint32_t netns_;
     bool first_listing_ = true;
     std::map<std::uint64_t, Listener> listeners_;  // by cookie
     std::map<DropKey, std::uint64_t> drops_;
