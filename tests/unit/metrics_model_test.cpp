@@ -325,5 +325,30 @@ TEST(MetricsModelTest, FailuresByUnitKeepTheTopNAndMergeTheRest) {
     EXPECT_EQ(value(m, "tcpscope_connect_failures_total", {{"reason", "ECONNREFUSED"}}), 11);
 }
 
+TEST(MetricsModelTest, FailuresByDestinationKeepTheTopNAndMergeTheRest) {
+    SocketTable table(1024);
+    MetricsModel model(1);
+    std::uint64_t cookie = 1;
+    auto fail_to = [&](std::uint16_t port, int error, int n) {
+        for (int i = 0; i < n; ++i, ++cookie) {
+            Transition t = transition(cookie, TcpState::SynSent, TcpState::Close, cookie * kMs);
+            t.sk_err = error;
+            t.dport = port;
+            model.observe(t, table.apply(t));
+        }
+    };
+    fail_to(5432, ECONNREFUSED, 2);
+    fail_to(5432, ETIMEDOUT, 1);
+    fail_to(6379, ECONNREFUSED, 2);  // fewer in all: merged into "other"
+    auto m = model.snapshot();
+    auto to = [&](const char* destination, const char* reason) {
+        return value(m, "tcpscope_connect_failures_by_destination_total",
+                     {{"destination", destination}, {"reason", reason}});
+    };
+    EXPECT_EQ(to("127.0.0.1:5432", "ECONNREFUSED"), 2);
+    EXPECT_EQ(to("127.0.0.1:5432", "ETIMEDOUT"), 1);
+    EXPECT_EQ(to("other", "ECONNREFUSED"), 2);
+}
+
 }  // namespace
 }  // namespace tcpscope

@@ -72,6 +72,13 @@ void MetricsModel::observe(const Transition& t, const SocketTable::Applied& appl
             const std::string reason = failure_reason(t);
             ++failures_[reason];
             ++failures_by_cgroup_[{t.owner ? t.owner->cgroup_id : 0, reason}];
+            // Bounded: past kMaxDestinations new destinations count as "other".
+            std::string destination = format_endpoint(t.daddr, t.dport);
+            if (failures_by_destination_.size() >= kMaxDestinations &&
+                !failures_by_destination_.contains(destination)) {
+                destination = "other";
+            }
+            ++failures_by_destination_[destination][reason];
         } else {
             ++successes_;
         }
@@ -122,46 +129,69 @@ void MetricsModel::set_pressure(const std::vector<PortPressure>& pressure) {
                                                               std::min(top_n_, pressure.size())));
 }
 
-// The owner's unit (else its cgroup path, else "unknown") per failure, the
-// top N units by failures keeping their name and the rest merged as "other":
-// a bounded label set however many cgroups a host has.
-MetricFamilyData MetricsModel::failures_by_unit() const {
-    std::map<std::string, std::map<std::string, std::uint64_t>> by_unit;  // unit -> reason -> n
-    for (const auto& [key, n] : failures_by_cgroup_) {
-        const CgroupName* name = cgroups_ != nullptr ? cgroups_->find(key.first) : nullptr;
-        std::string unit = name == nullptr ? "unknown" : name->label();
-        by_unit[unit][key.second] += n;
-    }
-    std::vector<std::pair<std::uint64_t, std::string>> ranked;  // (total, unit)
-    for (const auto& [unit, reasons] : by_unit) {
+namespace {
+
+using CountsByReason = std::map<std::string, std::uint64_t>;
+
+// The top_n keys by their total keep their name; the rest merge as "other":
+// a bounded label set however many keys there are.
+std::map<std::string, CountsByReason> top_n_or_other(
+    const std::map<std::string, CountsByReason>& by_key, std::size_t top_n) {
+    std::vector<std::pair<std::uint64_t, std::string>> ranked;  // (total, key)
+    for (const auto& [key, reasons] : by_key) {
         std::uint64_t total = 0;
         for (const auto& [reason, n] : reasons) {
             total += n;
         }
-        ranked.emplace_back(total, unit);
+        ranked.emplace_back(total, key);
     }
     std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
         return a.first != b.first ? a.first > b.first : a.second < b.second;
     });
-    std::map<std::string, std::map<std::string, std::uint64_t>> shown;
+    std::map<std::string, CountsByReason> shown;
     for (std::size_t i = 0; i < ranked.size(); ++i) {
-        const std::string& unit = ranked[i].second;
-        for (const auto& [reason, n] : by_unit[unit]) {
-            shown[i < top_n_ ? unit : std::string("other")][reason] += n;
+        const std::string& key = ranked[i].second;
+        for (const auto& [reason, n] : by_key.at(key)) {
+            shown[i < top_n ? key : std::string("other")][reason] += n;
         }
     }
-    MetricFamilyData family_data = family(
-        "tcpscope_connect_failures_by_unit_total",
-        "Failed connection attempts by the connecting process's systemd unit (else its cgroup "
-        "path; top N, the rest \"other\", owners not known \"unknown\") and reason",
-        MetricKind::Counter);
-    for (const auto& [unit, reasons] : shown) {
+    return shown;
+}
+
+MetricFamilyData by_key_and_reason(std::string name, std::string help, const std::string& label,
+                                   const std::map<std::string, CountsByReason>& shown) {
+    MetricFamilyData family_data = family(std::move(name), std::move(help), MetricKind::Counter);
+    for (const auto& [key, reasons] : shown) {
         for (const auto& [reason, n] : reasons) {
             family_data.samples.push_back(
-                {{{"unit", unit}, {"reason", reason}}, as_value(n), nullptr});
+                {{{label, key}, {"reason", reason}}, as_value(n), nullptr});
         }
     }
     return family_data;
+}
+
+}  // namespace
+
+// The owner's unit (else its cgroup path, else "unknown") per failure.
+MetricFamilyData MetricsModel::failures_by_unit() const {
+    std::map<std::string, CountsByReason> by_unit;
+    for (const auto& [key, n] : failures_by_cgroup_) {
+        const CgroupName* name = cgroups_ != nullptr ? cgroups_->find(key.first) : nullptr;
+        by_unit[name == nullptr ? "unknown" : name->label()][key.second] += n;
+    }
+    return by_key_and_reason(
+        "tcpscope_connect_failures_by_unit_total",
+        "Failed connection attempts by the connecting process's systemd unit (else its cgroup "
+        "path; top N, the rest \"other\", owners not known \"unknown\") and reason",
+        "unit", top_n_or_other(by_unit, top_n_));
+}
+
+MetricFamilyData MetricsModel::failures_by_destination() const {
+    return by_key_and_reason(
+        "tcpscope_connect_failures_by_destination_total",
+        "Failed connection attempts by destination (address:port; top N, the rest \"other\") "
+        "and reason",
+        "destination", top_n_or_other(failures_by_destination_, top_n_));
 }
 
 std::vector<MetricFamilyData> MetricsModel::snapshot() const {
@@ -207,6 +237,7 @@ std::vector<MetricFamilyData> MetricsModel::snapshot() const {
     }
     out.push_back(std::move(failures));
     out.push_back(failures_by_unit());
+    out.push_back(failures_by_destination());
     out.push_back(single("tcpscope_connect_successes_total",
                          "Connection attempts that reached ESTABLISHED", K::Counter,
                          as_value(successes_)));

@@ -101,6 +101,7 @@ class MetricsModel {
   private:
     void transition(const Transition& t);
     MetricFamilyData failures_by_unit() const;
+    MetricFamilyData failures_by_destination() const;
     void timewait_end(const TimewaitEnd& end);
 
     std::size_t top_n_;
@@ -111,6 +112,11 @@ class MetricsModel {
     // cut to the top N units (the rest "other") at each snapshot.
     std::map<std::pair<std::uint64_t, std::string>, std::uint64_t> failures_by_cgroup_;
     CgroupNames* cgroups_;
+    // Failures by destination ("10.0.0.2:80") and reason, for at most
+    // kMaxDestinations destinations (the rest "other"); cut to the top N at
+    // each snapshot.
+    static constexpr std::size_t kMaxDestinations = 4096;
+    std::map<std::string, std::map<std::string, std::uint64_t>> failures_by_destination_;
     std::uint64_t successes_ = 0;
     std::map<std::string, SecondsHistogram> syn_sent_;  // outcome -> histogram
     std::uint64_t tw_births_ = 0;
