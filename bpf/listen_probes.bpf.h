@@ -1,8 +1,9 @@
 /* The listen probes: what happens to a listener's connections before the
  * transitions show them. Part of tcpscope.bpf.c (included at its end, so one
- * skeleton and one loader hold everything); loaded only by `tcpscope listen`.
- * They only count, into two maps userspace reads each interval: nothing
- * crosses the ring buffer. */
+ * skeleton and one loader hold everything); loaded only by `tcpscope listen`
+ * and `serve --listeners`. They only count, into two maps userspace reads at
+ * every sample: nothing crosses the ring buffer. Entries stay for the run
+ * (4096 listeners, 4096 drop destinations at most). */
 
 /* This architecture's __NR_accept and __NR_accept4 (-1: none). */
 const volatile long accept_syscall_nr = -1;
@@ -26,7 +27,7 @@ struct {
 } syn_drops SEC(".maps");
 
 /* A listener's cookie. Without cookie support in tracing programs (before
- * 5.12) the one a sock_diag listing gave it (listen lists every interval);
+ * 5.12) the one a sock_diag listing gave it (listen lists at every sample);
  * 0 while it has none. */
 static __always_inline __u64 listener_cookie(struct sock *sk)
 {
