@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/listen_metrics.h"
 #include "core/listen_report.h"
 #include "core/proc_net_counters.h"
 #include "unit/event_builder.h"
@@ -178,6 +179,46 @@ TEST(ListenStats, DropsAndClientRetransmitsGoToTheListenerTheyWereAimedAt) {
     ASSERT_EQ(r.unlistened.size(), 1u);
     EXPECT_EQ(r.unlistened[0].reason, "NETFILTER_DROP");
     EXPECT_TRUE(r.namespace_counters.empty());  // a kernel without them: left out, not 0
+}
+
+// The sample of family name with exactly these labels; -1 when absent.
+double sample_of(const std::vector<MetricFamilyData>& all, const std::string& name,
+                 const MetricLabels& labels) {
+    for (const MetricFamilyData& f : all) {
+        for (const MetricSample& s : f.samples) {
+            if (f.name == name && s.labels == labels) {
+                return s.value;
+            }
+        }
+    }
+    return -1;
+}
+
+TEST(ListenMetrics, PortsBeyondTheTopNAreOther) {
+    ListenReport r;
+    auto row = [](std::uint16_t port, std::uint64_t drops, std::uint32_t queue) {
+        ListenerRow l;
+        l.port = port;
+        l.drops = drops;
+        l.queue = queue;
+        l.backlog = 128;
+        return l;
+    };
+    r.listeners = {row(443, 50, 3), row(443, 10, 1), row(80, 5, 0), row(8080, 1, 2)};
+    r.unlistened = {{ipv4("10.0.0.1"), 25, "NO_SOCKET", 4}, {ipv4("10.0.0.1"), 26, "NO_SOCKET", 1}};
+    r.namespace_counters = {{"TcpExt.ListenDrops", 66}};
+    auto m = listen_metric_families(r, 7, 1);
+    // 443's two listeners (SO_REUSEPORT) add up; 80 and 8080 merge as other.
+    EXPECT_EQ(sample_of(m, "tcpscope_listen_drops_total", {{"netns", "7"}, {"port", "443"}}), 60);
+    EXPECT_EQ(sample_of(m, "tcpscope_listen_queue", {{"netns", "7"}, {"port", "443"}}), 4);
+    EXPECT_EQ(sample_of(m, "tcpscope_listen_drops_total", {{"netns", "7"}, {"port", "other"}}), 6);
+    EXPECT_EQ(sample_of(m, "tcpscope_listen_queue", {{"netns", "7"}, {"port", "other"}}), 2);
+    EXPECT_EQ(sample_of(m, "tcpscope_listen_drops_total", {{"netns", "7"}, {"port", "80"}}), -1);
+    EXPECT_EQ(sample_of(m, "tcpscope_refused_syns_total", {{"netns", "7"}, {"port", "25"}}), 4);
+    EXPECT_EQ(sample_of(m, "tcpscope_refused_syns_total", {{"netns", "7"}, {"port", "other"}}), 1);
+    EXPECT_EQ(sample_of(m, "tcpscope_netns_tcp_counter_total",
+                        {{"netns", "7"}, {"counter", "TcpExt.ListenDrops"}}),
+              66);
 }
 
 TEST(ListenFormat, TextAndJsonShowUnknownsAsUnknown) {

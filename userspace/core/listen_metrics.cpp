@@ -1,5 +1,7 @@
 #include "core/listen_metrics.h"
 
+#include "core/top_n.h"
+
 #include <algorithm>
 #include <map>
 #include <string>
@@ -16,29 +18,6 @@ struct PortTotals {
     std::uint64_t synack_retrans = 0;
     std::map<std::string, std::uint64_t> syn_drops;
 };
-
-// Keeps the top_n keys by weight under their own label, merging the rest as "other".
-template <typename Value, typename Weight, typename Merge>
-std::map<std::string, Value> top_or_other(const std::map<std::uint16_t, Value>& by_port,
-                                          std::size_t top_n, Weight weight, Merge merge) {
-    std::vector<std::pair<std::uint64_t, std::uint16_t>> ranked;
-    for (const auto& [port, v] : by_port) {
-        ranked.emplace_back(weight(v), port);
-    }
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first > b.first : a.second < b.second;
-    });
-    std::map<std::string, Value> out;
-    for (std::size_t i = 0; i < ranked.size(); ++i) {
-        const Value& v = by_port.at(ranked[i].second);
-        std::string label = i < top_n ? std::to_string(ranked[i].second) : "other";
-        auto [it, fresh] = out.try_emplace(label, v);
-        if (!fresh) {
-            merge(it->second, v);
-        }
-    }
-    return out;
-}
 
 MetricFamilyData family(std::string name, std::string help, MetricKind kind) {
     return MetricFamilyData{std::move(name), std::move(help), kind, {}};
@@ -62,8 +41,9 @@ std::vector<MetricFamilyData> listen_metric_families(const ListenReport& totals,
             p.syn_drops[reason] += n;
         }
     }
-    auto ports = top_or_other(
-        by_port, top_n, [](const PortTotals& p) { return p.drops + p.synack_retrans; },
+    auto port_label = [](std::uint16_t port) { return std::to_string(port); };
+    auto ports = top_n_or_other(
+        by_port, top_n, [](const PortTotals& p) { return p.drops + p.synack_retrans; }, port_label,
         [](PortTotals& into, const PortTotals& p) {
             into.queue += p.queue;
             into.backlog += p.backlog;
@@ -123,8 +103,8 @@ std::vector<MetricFamilyData> listen_metric_families(const ListenReport& totals,
                "SYNs to a port with no listener, answered with a reset (top N ports, the rest "
                "\"other\")",
                K::Counter);
-    for (const auto& [port, n] : top_or_other(
-             refused_by_port, top_n, [](std::uint64_t n) { return n; },
+    for (const auto& [port, n] : top_n_or_other(
+             refused_by_port, top_n, [](std::uint64_t n) { return n; }, port_label,
              [](std::uint64_t&into, std::uint64_t n) { into += n; })) {
         refused.samples.push_back(
             {{{"netns", ns}, {"port", port}}, static_cast<double>(n), nullptr});

@@ -8,6 +8,7 @@
 
 #include "core/address.h"
 #include "core/connect_outcome.h"
+#include "core/top_n.h"
 
 namespace tcpscope {
 namespace {
@@ -133,29 +134,24 @@ namespace {
 
 using CountsByReason = std::map<std::string, std::uint64_t>;
 
-// The top_n keys by their total keep their name; the rest merge as "other":
-// a bounded label set however many keys there are.
-std::map<std::string, CountsByReason> top_n_or_other(
+// The top_n keys by their total failures keep their name, the rest are "other".
+std::map<std::string, CountsByReason> top_by_failures(
     const std::map<std::string, CountsByReason>& by_key, std::size_t top_n) {
-    std::vector<std::pair<std::uint64_t, std::string>> ranked;  // (total, key)
-    for (const auto& [key, reasons] : by_key) {
-        std::uint64_t total = 0;
-        for (const auto& [reason, n] : reasons) {
-            total += n;
-        }
-        ranked.emplace_back(total, key);
-    }
-    std::sort(ranked.begin(), ranked.end(), [](const auto& a, const auto& b) {
-        return a.first != b.first ? a.first > b.first : a.second < b.second;
-    });
-    std::map<std::string, CountsByReason> shown;
-    for (std::size_t i = 0; i < ranked.size(); ++i) {
-        const std::string& key = ranked[i].second;
-        for (const auto& [reason, n] : by_key.at(key)) {
-            shown[i < top_n ? key : std::string("other")][reason] += n;
-        }
-    }
-    return shown;
+    return top_n_or_other(
+        by_key, top_n,
+        [](const CountsByReason& reasons) {
+            std::uint64_t total = 0;
+            for (const auto& [reason, n] : reasons) {
+                total += n;
+            }
+            return total;
+        },
+        [](const std::string& key) { return key; },
+        [](CountsByReason& into, const CountsByReason& reasons) {
+            for (const auto& [reason, n] : reasons) {
+                into[reason] += n;
+            }
+        });
 }
 
 MetricFamilyData by_key_and_reason(std::string name, std::string help, const std::string& label,
@@ -183,7 +179,7 @@ MetricFamilyData MetricsModel::failures_by_unit() const {
         "tcpscope_connect_failures_by_unit_total",
         "Failed connection attempts by the connecting process's systemd unit (else its cgroup "
         "path; top N, the rest \"other\", owners not known \"unknown\") and reason",
-        "unit", top_n_or_other(by_unit, top_n_));
+        "unit", top_by_failures(by_unit, top_n_));
 }
 
 MetricFamilyData MetricsModel::failures_by_destination() const {
@@ -191,7 +187,7 @@ MetricFamilyData MetricsModel::failures_by_destination() const {
         "tcpscope_connect_failures_by_destination_total",
         "Failed connection attempts by destination (address:port; top N, the rest \"other\") "
         "and reason",
-        "destination", top_n_or_other(failures_by_destination_, top_n_));
+        "destination", top_by_failures(failures_by_destination_, top_n_));
 }
 
 std::vector<MetricFamilyData> MetricsModel::snapshot() const {
