@@ -76,4 +76,11 @@ std::uint32_t current_netns_inode() {
     return resolve_netns("/proc/self/ns/net");
 }
 
+std::optional<std::string> netns_path_to_enter(const std::optional<std::string>& spec) {
+    if (!spec || resolve_netns(*spec) == current_netns_inode()) {
+        return std::nullopt;
+    }
+    return netns_path_for(*spec);
+}
+
 }  // namespace tcpscope

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace tcpscope {
@@ -17,5 +18,10 @@ std::string netns_path_for(const std::string& spec);
 
 // The inode of the network namespace this process runs in.
 std::uint32_t current_netns_inode();
+
+// The path to enter for a --netns value, to open a socket or a file inside
+// it; none for no value or for the namespace we already run in (which needs
+// no setns(), and so no CAP_SYS_ADMIN).
+std::optional<std::string> netns_path_to_enter(const std::optional<std::string>& spec);
 
 }  // namespace tcpscope

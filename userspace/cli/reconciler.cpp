@@ -20,13 +20,9 @@ std::unique_ptr<Reconciler> make_reconciler(const ListingRequest& request) {
     options.netns = spec ? resolve_netns(*spec) : current_netns_inode();
     options.filter = request.filter;
     options.owner_filtered = request.owner_filtered;
-    // Our own namespace needs no setns (and so no CAP_SYS_ADMIN).
-    std::optional<std::string> path;
-    if (spec && options.netns != current_netns_inode()) {
-        path = netns_path_for(*spec);
-    }
-    return std::make_unique<Reconciler>(std::make_unique<SockDiagLister>(path, request.with_info),
-                                        std::move(options));
+    return std::make_unique<Reconciler>(
+        std::make_unique<SockDiagLister>(netns_path_to_enter(spec), request.with_info),
+        std::move(options));
 }
 
 std::unique_ptr<Reconciler> open_reconciler(const ListingRequest& request) {

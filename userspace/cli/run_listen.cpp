@@ -35,10 +35,7 @@ int run_command(const ListenConfig& config) {
     std::unique_ptr<Reconciler> reconciler =
         make_reconciler(listing_request(config.filters, options));
     options.netns = reconciler->netns();
-    std::optional<std::string> netns_path;
-    if (config.filters.netns) {
-        netns_path = netns_path_for(*config.filters.netns);
-    }
+    const std::optional<std::string> netns_path = netns_path_to_enter(config.filters.netns);
     // Opened before the switch: the listing socket and the counter files
     // answer for the namespace they were opened in, with no capability.
     ListenerListing listeners(netns_path,

@@ -203,10 +203,7 @@ int run_command(const NetstatConfig& config) {
         ContinuousNetstat continuous(config);
         return continuous.run(*sink);
     }
-    std::optional<std::string> path;
-    if (config.netns && resolve_netns(*config.netns) != current_netns_inode()) {
-        path = netns_path_for(*config.netns);
-    }
+    const std::optional<std::string> path = netns_path_to_enter(config.netns);
     // One table: a snapshot, no BPF. A live table seeded from it would know
     // no ages or owners, so it is skipped and those columns print '-'.
     SockDiag diag(path);

@@ -125,10 +125,7 @@ int run_command(const ServeConfig& config) {
     std::optional<NamespaceCounters> namespace_counters;
     const std::uint32_t listen_netns = options.netns ? options.netns : current_netns_inode();
     if (config.listeners) {
-        std::optional<std::string> path;
-        if (config.filters.netns) {
-            path = netns_path_for(*config.filters.netns);
-        }
+        const std::optional<std::string> path = netns_path_to_enter(config.filters.netns);
         listeners.emplace(path, SocketFilter{config.filters.family, config.filters.ports});
         namespace_counters.emplace(path);
         listeners->list();

@@ -62,11 +62,7 @@ int run_command(const SynfailConfig& config) {
     const std::uint32_t listener_netns = options.netns ? options.netns : current_netns_inode();
     std::optional<ListenerListing> listeners;
     try {
-        std::optional<std::string> path;
-        if (config.filters.netns) {
-            path = netns_path_for(*config.filters.netns);
-        }
-        listeners.emplace(path, SocketFilter{});
+        listeners.emplace(netns_path_to_enter(config.filters.netns), SocketFilter{});
     } catch (const std::exception& e) {
         spdlog::warn("no listing of local listeners ({}): timeouts name none", e.what());
     }
