@@ -99,4 +99,42 @@ std::optional<std::string> TuningFlags::finish() {
     return std::nullopt;
 }
 
+void RecordFlags::add_to(CLI::App& cmd, bool add_rotation) {
+    cmd.add_option("-w,--write", values.write_path,
+                   "record the kernel's events and listings into FILE (binary; replay with -r)")
+        ->type_name("FILE");
+    cmd.add_option("-r,--read", values.read_paths,
+                   "replay a recording instead of tracing (a rotated one: its files oldest "
+                   "first); needs no privilege")
+        ->type_name("FILE");
+    if (add_rotation) {
+        cmd.add_option("--rotate-size", values.rotate_bytes, "rotate -w FILE past this many bytes")
+            ->check(CLI::PositiveNumber)
+            ->type_name("BYTES");
+        cmd.add_option("--rotate-count", values.rotate_files, "rotated files to keep")
+            ->check(CLI::Range(1, 1000))
+            ->type_name("N");
+    }
+}
+
+std::optional<std::string> RecordFlags::finish(const FilterConfig& filters,
+                                               const std::optional<double>& duration_s) const {
+    if (values.write_path && values.replaying()) {
+        return std::string("-w and -r: record or replay, not both");
+    }
+    if (!values.replaying()) {
+        return std::nullopt;
+    }
+    // What the kernel side filtered is fixed in the recording.
+    const char* fixed = filters.netns              ? "--netns"
+                        : filters.pid != 0         ? "--pid"
+                        : !filters.cgroups.empty() ? "--cgroup"
+                        : duration_s               ? "--duration"
+                                                   : nullptr;
+    if (fixed != nullptr) {
+        return std::string(fixed) + ": not with -r (the recording fixed it)";
+    }
+    return std::nullopt;
+}
+
 }  // namespace tcpscope

@@ -81,6 +81,16 @@ std::shared_ptr<Flags> add_tracing_subcommand(CLI::App& app, CLI::App*& subcomma
     return flags;
 }
 
+// -w FILE and -r FILE (and, with add_rotation, --rotate-size/--rotate-count
+// for -w).
+struct RecordFlags {
+    RecordConfig values;
+    void add_to(CLI::App& cmd, bool add_rotation);
+    // A usage error (-w with -r; -r with flags a recording fixes), or empty.
+    std::optional<std::string> finish(const FilterConfig& filters,
+                                      const std::optional<double>& duration_s) const;
+};
+
 // --reconcile SECONDS: how often the live table is checked against a listing.
 CLI::Option* add_reconcile_option(CLI::App& cmd, double& seconds, const std::string& help);
 

@@ -34,9 +34,20 @@ struct TracerTuning {
     std::optional<std::string> user;
 };
 
+// -w FILE records what a tracing command reads; -r FILE replays it.
+struct RecordConfig {
+    std::optional<std::string> write_path;  // -w
+    std::vector<std::string> read_paths;    // -r: a rotated recording's files, oldest first
+    std::size_t rotate_bytes = 0;           // -w's --rotate-size, 0: never
+    std::size_t rotate_files = 3;
+    bool replaying() const { return !read_paths.empty(); }
+};
+
 struct TraceConfig {
     FilterConfig filters;
     TracerTuning tuning;
+    RecordConfig record;
+    bool print = false;  // -w: print transitions too (as without -w)
     bool json = false;
     std::optional<double> duration_s;
     std::optional<std::string> output_path;
@@ -50,6 +61,7 @@ struct TraceConfig {
 struct SynfailConfig {
     FilterConfig filters;
     TracerTuning tuning;
+    RecordConfig record;
     bool json = false;
     std::optional<double> duration_s;
     std::optional<double> interval_s;  // per-destination summary every N seconds
@@ -70,6 +82,7 @@ struct NetstatConfig {
 struct TimewaitConfig {
     FilterConfig filters;
     TracerTuning tuning;
+    RecordConfig record;
     bool json = false;
     double interval_s = 1.0;
     std::size_t top_n = 5;

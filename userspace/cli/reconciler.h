@@ -3,6 +3,7 @@
 // keeps working after capabilities are dropped.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,11 +26,18 @@ struct FilterConfig;
 struct TracerOptions;
 ListingRequest listing_request(const FilterConfig& filters, const TracerOptions& options);
 
-// Throws ListingUnavailable where the kernel cannot list TCP sockets.
-std::unique_ptr<Reconciler> make_reconciler(const ListingRequest& request);
+// Puts something between the reconciler and the kernel's lister (-w records
+// what it lists); empty: nothing.
+using ListerWrap = std::function<std::unique_ptr<SocketLister>(std::unique_ptr<SocketLister>)>;
+
+// Throws ListingUnavailable where the kernel cannot list TCP sockets. base
+// carries the clocks; the namespace and filters come from the request.
+std::unique_ptr<Reconciler> make_reconciler(const ListingRequest& request,
+                                            ReconcilerOptions base = {}, const ListerWrap& wrap = {});
 
 // The same, or null after one warning where the kernel cannot list TCP
 // sockets (no tcp_diag): the command then runs on the event stream alone.
-std::unique_ptr<Reconciler> open_reconciler(const ListingRequest& request);
+std::unique_ptr<Reconciler> open_reconciler(const ListingRequest& request,
+                                            ReconcilerOptions base = {}, const ListerWrap& wrap = {});
 
 }  // namespace tcpscope

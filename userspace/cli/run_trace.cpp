@@ -7,7 +7,9 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include "cli/cgroup_paths.h"
+#include <unistd.h>
+
+#include "cli/command_inputs.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/privileges.h"
@@ -15,7 +17,6 @@
 #include "cli/stop_signal.h"
 #include "core/socket_table.h"
 #include "core/table_watch.h"
-#include "kernel/ring_source.h"
 #include "kernel/tracer.h"
 #include "views/line_sink.h"
 #include "views/table_snapshot.h"
@@ -81,35 +82,35 @@ std::string reconcile_summary(const Reconciler* reconciler) {
 
 }  // namespace
 
-int run_command(const TraceConfig& config) {
-    const Account account = account_for(config.tuning.user);
-    install_snapshot_handler();
-    TracerOptions options = tracer_options(config.filters, config.tuning);
-    std::unique_ptr<LineSink> sink = open_output(config, file_owner(account));
+namespace {
 
-    Tracer tracer(options);
-    std::unique_ptr<Reconciler> reconciler;
-    if (config.reconcile_s > 0) {
-        reconciler = open_reconciler(listing_request(config.filters, options));
-    }
-    drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
+// What a replay takes from the recording's header rather than from flags:
+// the settings that decided when the live run read what.
+struct TraceSettings {
+    double reconcile_s = 10;
+    std::uint32_t max_sockets = 262144;
+    std::uint32_t netns = 0;  // traced, 0: all
+};
 
-    SocketTable table(config.tuning.max_sockets);
-    WallClock formatter_clock = WallClock::from_system();
-    CgroupPaths cgroups;
-    TraceFormatter formatter(formatter_clock, &cgroups);
+// The run itself, live or replayed: inputs says which.
+int trace_with(const TraceConfig& config, const TraceSettings& settings, CommandInputs& inputs,
+               std::unique_ptr<Reconciler> reconciler, LineSink& sink, bool print) {
+    SocketTable table(settings.max_sockets);
+    TraceFormatter formatter(inputs.wall_clock(), &inputs.cgroups());
     if (config.cgroup_column) {
         formatter.show_cgroup_column();
     }
     std::uint64_t events = 0;
 
-    if (!config.json) {
-        sink->write_line(formatter.text_header());
+    if (print && !config.json) {
+        sink.write_line(formatter.text_header());
     }
     auto write = [&](const Transition& t) {
-        sink->write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
+        if (print) {
+            sink.write_line(config.json ? formatter.json_line(t) : formatter.text_line(t));
+        }
     };
-    RingSource source(tracer.events_fd(), [&](const Transition& t) {
+    std::unique_ptr<EventStream> source = inputs.events([&](const Transition& t) {
         ++events;
         SocketTable::Applied applied = table.apply(t);
         if (reconciler) {
@@ -121,17 +122,16 @@ int run_command(const TraceConfig& config) {
         }
     });
     if (reconciler) {
-        reconciler->seed(table, source);
+        reconciler->seed(table, *source);
         reconciler->release_listing();
     }
-
-    spdlog::info("tracing TCP state transitions{}; {}; capabilities dropped",
-                 options.netns ? fmt::format(" in netns {}", options.netns) : std::string(),
-                 tracer.describe());
+    spdlog::info("tracing TCP state transitions{}; {}{}",
+                 settings.netns ? fmt::format(" in netns {}", settings.netns) : std::string(),
+                 inputs.describe(), inputs.replaying() ? "" : "; capabilities dropped");
 
     // Where each timewait socket found ended goes: the kernel reports none.
-    TableWatch watch = watch_table(table, reconciler.get(), source, tracer,
-                                   reconcile_schedule(config.reconcile_s));
+    TableWatch watch = inputs.watch(table, reconciler.get(), *source,
+                                    reconcile_schedule(settings.reconcile_s));
     auto write_ends = [&](const TableWatch::Tick& tick) {
         if (reconciler) {
             reconciler->release_listing();
@@ -142,7 +142,7 @@ int run_command(const TraceConfig& config) {
     };
     auto summary = [&] {
         return fmt::format("{} {}",
-                           loss_summary(events, tracer.losses(), source.malformed(),
+                           loss_summary(events, inputs.losses(), source->malformed(),
                                         watch.found_by_listing(), table),
                            reconcile_summary(reconciler.get()));
     };
@@ -154,7 +154,7 @@ int run_command(const TraceConfig& config) {
     std::uint64_t ticks = 0;
     loop.on_tick = [&] {
         if (snapshot_requested()) {
-            print_snapshot(table, formatter_clock, config.json, *sink);
+            print_snapshot(table, inputs.wall_clock(), config.json, sink);
         }
         if (++ticks % 10 != 0) {
             return;
@@ -164,15 +164,67 @@ int run_command(const TraceConfig& config) {
             spdlog::info("stats: {}", summary());
         }
     };
-    run_event_loop(source, *sink, loop);
-    if (reconciler && !sink->broken()) {
+    source->run(sink, loop);
+    if (reconciler && !sink.broken()) {
         // The table at exit matches the kernel: whatever the stream missed
         // (an uncounted skip, say) shows up as a correction.
         write_ends(watch.tick(true));
-        sink->flush();
+        sink.flush();
     }
     spdlog::info("{}", summary());
     return exit_code::kOk;
+}
+
+std::string number_text(double value) {
+    return fmt::format("{}", value);
+}
+
+}  // namespace
+
+int run_command(const TraceConfig& config) {
+    install_snapshot_handler();
+    if (config.record.replaying()) {
+        std::unique_ptr<Replay> replay = open_replay(config.record.read_paths, "trace");
+        CommandInputs inputs(*replay, SocketFilter{config.filters.family, config.filters.ports});
+        TraceSettings settings{setting_number(*replay, "reconcile_s"),
+                               static_cast<std::uint32_t>(setting_number(*replay, "max_sockets")),
+                               replay->header().netns};
+        std::unique_ptr<Reconciler> reconciler =
+            inputs.reconciler({std::nullopt, SocketFilter{config.filters.family, config.filters.ports},
+                               replay->setting("owner_filtered") == "1"},
+                              false);
+        std::unique_ptr<LineSink> sink = open_output(config, FileOwner{getuid(), getgid(), ""});
+        return trace_with(config, settings, inputs, std::move(reconciler), *sink, true);
+    }
+
+    const Account account = account_for(config.tuning.user);
+    TracerOptions options = tracer_options(config.filters, config.tuning);
+    std::unique_ptr<LineSink> sink = open_output(config, file_owner(account));
+    const WallClock clock = WallClock::from_system();
+
+    Tracer tracer(options);
+    CommandInputs inputs(tracer, clock);
+    std::unique_ptr<Reconciler> reconciler;
+    const ListingRequest request = listing_request(config.filters, options);
+    if (config.reconcile_s > 0) {
+        reconciler = inputs.reconciler(request, false);
+    }
+    std::unique_ptr<Recorder> recorder;
+    if (config.record.write_path) {
+        install_reopen_handler();
+        recorder = open_recorder(
+            config.record, file_owner(account),
+            new_recording_header(
+                "trace", options.netns, clock,
+                {{"reconcile_s", number_text(reconciler ? config.reconcile_s : 0)},
+                 {"max_sockets", std::to_string(config.tuning.max_sockets)},
+                 {"listings", reconciler ? "1" : "0"},
+                 {"owner_filtered", request.owner_filtered ? "1" : "0"}}));
+        inputs.record_into(*recorder);
+    }
+    drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
+    return trace_with(config, TraceSettings{config.reconcile_s, config.tuning.max_sockets, options.netns}, inputs,
+                      std::move(reconciler), *sink, !recorder || config.print);
 }
 
 }  // namespace tcpscope

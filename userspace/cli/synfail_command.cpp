@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include <memory>
+
 #include "cli/common_flags.h"
 #include "core/connect_outcome.h"
 
@@ -41,11 +43,18 @@ Finisher add_synfail_command(CLI::App& app, CLI::App*& subcommand) {
         ->delimiter(',')
         ->type_name("REASON");
 
-    return [flags]() -> Finished {
+    auto record = std::make_shared<RecordFlags>();
+    record->add_to(*cmd, true);
+
+    return [flags, record]() -> Finished {
         SynfailConfig config;
         if (auto error = flags->finish(config)) {
             return *error;
         }
+        if (auto error = record->finish(config.filters, config.duration_s)) {
+            return *error;
+        }
+        config.record = record->values;
         for (const std::string& given : flags->reasons) {
             std::string reason = upper(given);
             if (!is_known_failure_reason(reason)) {

@@ -1,5 +1,7 @@
 #include "cli/timewait_command.h"
 
+#include <memory>
+
 #include "cli/common_flags.h"
 
 namespace tcpscope {
@@ -29,11 +31,18 @@ Finisher add_timewait_command(CLI::App& app, CLI::App*& subcommand) {
         ->type_name("SECONDS");
     cmd->add_flag("--json", c.json, "one JSON object per interval instead of text");
 
-    return [flags]() -> Finished {
+    auto record = std::make_shared<RecordFlags>();
+    record->add_to(*cmd, true);
+
+    return [flags, record]() -> Finished {
         TimewaitConfig config;
         if (auto error = flags->finish(config)) {
             return *error;
         }
+        if (auto error = record->finish(config.filters, config.duration_s)) {
+            return *error;
+        }
+        config.record = record->values;
         return CommandConfig{config};
     };
 }

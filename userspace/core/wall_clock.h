@@ -27,6 +27,7 @@ class WallClock {
         }
         return out;
     }
+    std::int64_t offset_ns() const { return offset_ns_; }
     // "2026-11-26T04:31:02.123456Z"
     std::string rfc3339(std::uint64_t monotonic_ns) const;
     void append_rfc3339(std::string& out, std::uint64_t monotonic_ns) const;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/decode.h"
+#include "record/recorder.h"
 
 namespace tcpscope {
 
@@ -28,6 +29,9 @@ RingSource::~RingSource() = default;
 int RingSource::on_record(void* ctx, void* data, std::size_t size) {
     auto* self = static_cast<RingSource*>(ctx);
     ++self->consumed_;
+    if (self->recorder_ != nullptr) {
+        self->recorder_->event(data, size);
+    }
     if (auto t = decode_event(data, size)) {
         self->handler_(*t);
     } else {

@@ -14,6 +14,8 @@ struct ring_buffer;
 
 namespace tcpscope {
 
+class Recorder;
+
 class RingSource : public EventDrain {
   public:
     using Handler = std::function<void(const Transition&)>;
@@ -30,11 +32,15 @@ class RingSource : public EventDrain {
     std::uint64_t drain() override;
 
     std::uint64_t malformed() const { return malformed_; }
+    // -w: every record is copied into the recording, as received, before
+    // it is decoded.
+    void record_into(Recorder* recorder) { recorder_ = recorder; }
 
   private:
     static int on_record(void* ctx, void* data, std::size_t size);
 
     Handler handler_;
+    Recorder* recorder_ = nullptr;
     struct Deleter {
         void operator()(ring_buffer* rb) const;
     };

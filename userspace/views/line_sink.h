@@ -10,6 +10,8 @@
 #include <string>
 #include <string_view>
 
+#include "views/output_file.h"
+
 namespace tcpscope {
 
 class LineSink {
@@ -37,14 +39,6 @@ void write_report(LineSink& sink, const Formatter& formatter, const Report& repo
     sink.flush();
 }
 
-// Who the process ends as: a file it creates is given to that user, and a
-// rotation needs the file's directory writable by it.
-struct FileOwner {
-    uid_t uid = 0;
-    gid_t gid = 0;
-    std::string name;
-};
-
 struct FileSinkOptions {
     std::string path;
     std::size_t rotate_bytes = 0;  // 0: never rotate
@@ -52,10 +46,10 @@ struct FileSinkOptions {
     std::optional<FileOwner> owner;
 };
 
-// Opens (creating it 0600, never through a symbolic link) the file at
-// options.path. Throws std::runtime_error naming the path when it cannot be
-// opened, is a symbolic link, or is to rotate in a directory the owner
-// cannot write.
+// Lines into an OutputFile (see there: how it opens, batches and rotates;
+// a rotation falls between lines). Throws std::runtime_error naming the path
+// when it cannot be opened, is a symbolic link, or is to rotate in a
+// directory the owner cannot write.
 std::unique_ptr<LineSink> make_file_sink(const FileSinkOptions& options);
 
 // Collects lines in memory; for tests.

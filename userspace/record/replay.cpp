@@ -1,0 +1,177 @@
+#include "record/replay.h"
+
+#include <fmt/format.h>
+
+namespace tcpscope {
+
+Replay::Replay(std::vector<std::string> paths) : paths_(std::move(paths)) {
+    if (paths_.empty()) {
+        throw RecordingError("no recording to replay");
+    }
+    reader_ = std::make_unique<RecordReader>(paths_[0]);
+    header_ = reader_->header();
+    if (header_.part != 0) {
+        throw RecordingError(fmt::format(
+            "{} is part {} of a rotated recording: a replay starts at its first part (part 0), "
+            "then takes the next ones in order",
+            paths_[0], header_.part));
+    }
+    current_path_ = paths_[0];
+    read_ahead();
+}
+
+std::string Replay::setting(const std::string& key, const std::string& fallback) const {
+    const std::string* value = header_.setting(key);
+    return value != nullptr ? *value : fallback;
+}
+
+const std::string& Replay::path() const {
+    return current_path_;
+}
+
+void Replay::read_ahead() {
+    ahead_.reset();
+    try {
+        while (!ended_) {
+            Record r;
+            if (reader_->next(r)) {
+                if (r.type == RecordType::CgroupName) {
+                    apply_side(r);
+                    continue;
+                }
+                ahead_ = std::move(r);
+                ahead_path_ = reader_->path();
+                return;
+            }
+            if (++file_index_ >= paths_.size()) {
+                ended_ = true;
+                return;
+            }
+            auto next = std::make_unique<RecordReader>(paths_[file_index_]);
+            const RecordingHeader& h = next->header();
+            if (h.recording_id != header_.recording_id || h.part != reader_->header().part + 1) {
+                throw RecordingError(fmt::format(
+                    "{} is not the part after {} (recording {:x} part {}, not {:x} part {})",
+                    paths_[file_index_], reader_->path(), h.recording_id, h.part,
+                    header_.recording_id, reader_->header().part + 1));
+            }
+            reader_ = std::move(next);
+        }
+    } catch (const RecordingError& e) {
+        error_ahead_ = e.what();
+    } catch (const MalformedPayload& e) {
+        error_ahead_ = fmt::format("{}: corrupt record at offset {}: {}", reader_->path(),
+                                   reader_->offset(), e.what());
+    }
+}
+
+void Replay::apply_side(const Record& r) {
+    try {
+        auto [id, path] = decode_cgroup_name(r.payload);
+        if (path) {
+            cgroups_[id] = name_cgroup(std::move(*path));
+        } else {
+            cgroups_[id] = std::nullopt;
+        }
+    } catch (const MalformedPayload& e) {
+        throw RecordingError(fmt::format("{}: corrupt {} record at offset {}: {}",
+                                         reader_->path(), record_type_name(r.type), r.offset,
+                                         e.what()));
+    }
+}
+
+const Record& Replay::take() {
+    if (!ahead_) {
+        if (error_ahead_) {
+            throw RecordingError(*error_ahead_);
+        }
+        throw RecordingError(fmt::format(
+            "{} ends at offset {} before the end of the recording: the recorder did not finish "
+            "it (killed, or its disk failed); everything before was replayed",
+            reader_->path(), reader_->offset()));
+    }
+    current_ = std::move(*ahead_);
+    current_path_ = ahead_path_;
+    read_ahead();
+    return current_;
+}
+
+void Replay::fail_at(const Record& r, const std::string& what) const {
+    throw RecordingError(
+        fmt::format("{}: at offset {}: {}", current_path_, r.offset, what));
+}
+
+const Record& Replay::take(RecordType expected) {
+    const Record& r = take();
+    if (r.type != expected) {
+        fail_at(r, fmt::format("a {} record where this replay needs a {} record (the file was "
+                               "recorded by `tcpscope {}`, or it is corrupt)",
+                               record_type_name(r.type), record_type_name(expected),
+                               header_.command));
+    }
+    return r;
+}
+
+Replay::Step Replay::step() {
+    const Record& r = take();
+    switch (r.type) {
+        case RecordType::Event: return Step::Event;
+        case RecordType::Tick: return Step::Tick;
+        case RecordType::DrainEnd: return Step::DrainEnd;
+        case RecordType::LoopEnd: return Step::LoopEnd;
+        default:
+            fail_at(r, fmt::format("a {} record where this replay needs an event, a tick or the "
+                                   "end (the file was recorded by `tcpscope {}`, or it is corrupt)",
+                                   record_type_name(r.type), header_.command));
+    }
+}
+
+std::uint64_t Replay::clock(ClockKind kind) {
+    const Record& r = take(RecordType::Clock);
+    try {
+        auto [k, ns] = decode_clock(r.payload);
+        if (k != kind) {
+            fail_at(r, "a clock record of the other clock");
+        }
+        return ns;
+    } catch (const MalformedPayload& e) {
+        fail_at(r, std::string("corrupt clock record: ") + e.what());
+    }
+}
+
+KernelLosses Replay::losses() {
+    if (ahead_ && ahead_->type == RecordType::Losses) {
+        const Record& r = take();
+        try {
+            last_losses_ = decode_losses(r.payload);
+        } catch (const MalformedPayload& e) {
+            fail_at(r, std::string("corrupt losses record: ") + e.what());
+        }
+    }
+    return last_losses_;
+}
+
+ListingRecord Replay::listing() {
+    const Record& r = take(RecordType::Listing);
+    try {
+        return decode_listing(r.payload);
+    } catch (const MalformedPayload& e) {
+        fail_at(r, std::string("corrupt listing record: ") + e.what());
+    }
+}
+
+TimewaitLimits Replay::limits() {
+    const Record& r = take(RecordType::Limits);
+    try {
+        return decode_limits(r.payload);
+    } catch (const MalformedPayload& e) {
+        fail_at(r, std::string("corrupt limits record: ") + e.what());
+    }
+}
+
+const CgroupName* Replay::find(std::uint64_t id) {
+    auto it = cgroups_.find(id);
+    return it != cgroups_.end() && it->second ? &*it->second : nullptr;
+}
+
+}  // namespace tcpscope
