@@ -18,6 +18,7 @@
 #include "cli/run_trace.h"
 #include "cli/stop_signal.h"
 #include "kernel/tracer.h"
+#include "record/record_reader.h"
 
 namespace {
 
@@ -65,6 +66,9 @@ int main(int argc, char** argv) {
     try {
         return std::visit([](const auto& config) { return tcpscope::run_command(config); },
                           *parsed.command);
+    } catch (const tcpscope::RecordingError& e) {
+        spdlog::error("{}", e.what());
+        return code::kBadRecording;
     } catch (const tcpscope::StartupError& e) {
         spdlog::error("{}", e.what());
         return exit_code_for(e.kind());

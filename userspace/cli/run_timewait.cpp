@@ -4,7 +4,10 @@
 
 #include <spdlog/spdlog.h>
 
-#include "cli/cgroup_paths.h"
+#include <fmt/format.h>
+
+#include "cli/command_inputs.h"
+#include "cli/stop_signal.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/netns_path.h"
@@ -17,7 +20,6 @@
 #include "core/timewait_stats.h"
 #include "core/wall_clock.h"
 #include "kernel/netns_sysctl.h"
-#include "kernel/ring_source.h"
 #include "kernel/tracer.h"
 #include "views/line_sink.h"
 #include "views/timewait_format.h"
@@ -48,31 +50,27 @@ class PendingBirths {
 
 }  // namespace
 
-int run_command(const TimewaitConfig& config) {
-    const Account account = account_for(config.tuning.user);
-    TracerOptions options = tracer_options(config.filters, config.tuning);
-    options.timewait = true;  // only TIME_WAIT births cross the ring buffer
-    // One namespace: the one the listing covers.
-    std::unique_ptr<Reconciler> reconciler =
-        make_reconciler(listing_request(config.filters, options));
-    options.netns = reconciler->netns();
-    // Our own namespace's sysctls need no setns (and so no CAP_SYS_ADMIN).
-    std::unique_ptr<TimewaitSysctls> sysctls =
-        config.filters.netns
-            ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
-            : std::make_unique<TimewaitSysctls>();
-    std::unique_ptr<LineSink> sink = make_stdout_sink();
-    Tracer tracer(options);
-    drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
+namespace {
 
-    SocketTable table(config.tuning.max_sockets);
+// What decided when the live run read what; a replay takes them from the header.
+struct TimewaitSettings {
+    double interval_s = 1.0;
+    std::optional<double> list_every_s;
+    std::uint32_t max_sockets = 262144;
+};
+
+// sysctls is null in a replay.
+int timewait_with(const TimewaitConfig& config, const TimewaitSettings& settings,
+                  CommandInputs& inputs, std::unique_ptr<Reconciler> reconciler,
+                  const TimewaitSysctls* sysctls) {
+    std::unique_ptr<LineSink> sink = make_stdout_sink();
+    SocketTable table(settings.max_sockets);
     table.set_sparse(true);  // history_gaps stays 0: losses show in the kernel counters
     TimewaitStats stats(config.top_n, config.warn_pct);
-    CgroupPaths cgroups;
-    TimewaitFormatter formatter(WallClock::from_system(), &cgroups);
+    TimewaitFormatter formatter(inputs.wall_clock(), &inputs.cgroups());
     PendingBirths births;
     std::uint64_t events = 0;
-    RingSource source(tracer.events_fd(), [&](const Transition& t) {
+    std::unique_ptr<EventStream> source = inputs.events([&](const Transition& t) {
         ++events;
         SocketTable::Applied applied = table.apply(t);
         reconciler->observe(t, applied);
@@ -83,22 +81,24 @@ int run_command(const TimewaitConfig& config) {
         }
     });
     // TIME_WAIT sockets already there are live, not births.
-    reconciler->seed(table, source);
-    spdlog::info("tracing TIME_WAIT in netns {} ({} already live); {}; capabilities dropped",
-                 options.netns, table.count_in_state(TcpState::TimeWait), tracer.describe());
+    reconciler->seed(table, *source);
+    spdlog::info("tracing TIME_WAIT in netns {} ({} already live); {}{}", reconciler->netns(),
+                 table.count_in_state(TcpState::TimeWait), inputs.describe(),
+                 inputs.replaying() ? "" : "; capabilities dropped");
+    auto limits = [&] { return inputs.limits([&] { return sysctls->read(); }); };
 
     auto write = [&](const TimewaitReport& report) {
         write_report(*sink, formatter, report, config.json);
     };
     // Deaths at expiry are inferred on time; listings, when due, catch what
     // inference cannot (early deaths, missed births) and confirm expiries.
-    const auto interval_ns = static_cast<std::uint64_t>(config.interval_s * 1e9);
+    const auto interval_ns = static_cast<std::uint64_t>(settings.interval_s * 1e9);
     ListingSchedule schedule =
-        config.list_every_s
+        settings.list_every_s
             ? ListingSchedule::fixed(interval_ns,
-                                     static_cast<std::uint64_t>(*config.list_every_s * 1e9))
+                                     static_cast<std::uint64_t>(*settings.list_every_s * 1e9))
             : ListingSchedule(interval_ns, kListingCpuShare, kListingMaxPeriodNs);
-    TableWatch watch = watch_table(table, reconciler.get(), source, tracer, schedule);
+    TableWatch watch = inputs.watch(table, reconciler.get(), *source, schedule);
     reconciler->release_listing();
     std::uint64_t corrections = 0;
     // Closes an interval at the returned time: listing first when due.
@@ -127,30 +127,81 @@ int run_command(const TimewaitConfig& config) {
     std::uint64_t last_ns = start_ns;
     LoopOptions loop;
     loop.duration_s = config.duration_s;
-    loop.tick_every = std::chrono::milliseconds(static_cast<long>(config.interval_s * 1000));
+    loop.tick_every = std::chrono::milliseconds(static_cast<long>(settings.interval_s * 1000));
     loop.on_tick = [&] {
         std::uint64_t now = close_interval(false);
         double span_s = static_cast<double>(now - last_ns) / 1e9;
         last_ns = now;
-        TimewaitReport report = stats.interval_report(now, span_s, table, sysctls->read());
+        TimewaitReport report = stats.interval_report(now, span_s, table, limits());
         report.listing_age_s = listing_age_s(now);
         write(report);
     };
-    run_event_loop(source, *sink, loop);
+    source->run(*sink, loop);
 
     if (!sink->broken()) {
         std::uint64_t now = close_interval(true);
         births.hand_over(stats);  // the totals take every birth read
         TimewaitReport report = stats.final_report(now, static_cast<double>(now - start_ns) / 1e9,
-                                                   table, sysctls->read());
+                                                   table, limits());
         report.listing_age_s = listing_age_s(now);
         write(report);
     }
-    spdlog::info(
-        "{} timewait_corrections={}",
-        loss_summary(events, tracer.losses(), source.malformed(), watch.found_by_listing(), table),
-        corrections);
+    spdlog::info("{} timewait_corrections={}",
+                 loss_summary(events, inputs.losses(), source->malformed(),
+                              watch.found_by_listing(), table),
+                 corrections);
     return exit_code::kOk;
+}
+
+}  // namespace
+
+int run_command(const TimewaitConfig& config) {
+    if (config.record.replaying()) {
+        std::unique_ptr<Replay> replay = open_replay(config.record.read_paths, "timewait");
+        const SocketFilter filter{config.filters.family, config.filters.ports};
+        CommandInputs inputs(*replay, filter);
+        TimewaitSettings settings{setting_number(*replay, "interval_s"), std::nullopt,
+                                  static_cast<std::uint32_t>(setting_number(*replay, "max_sockets"))};
+        if (const double every = setting_number(*replay, "list_every_s"); every > 0) {
+            settings.list_every_s = every;
+        }
+        return timewait_with(config, settings, inputs,
+                             inputs.reconciler({std::nullopt, filter, false}, true), nullptr);
+    }
+
+    const Account account = account_for(config.tuning.user);
+    TracerOptions options = tracer_options(config.filters, config.tuning);
+    options.timewait = true;  // only TIME_WAIT births cross the ring buffer
+    const WallClock clock = WallClock::from_system();
+    // One namespace: the one the listing covers, resolved as the reconciler
+    // resolves it (the listing opens after the tracer, through the inputs).
+    const ListingRequest request = listing_request(config.filters, options);
+    options.netns = request.netns_spec ? resolve_netns(*request.netns_spec) : current_netns_inode();
+    // Our own namespace's sysctls need no setns (and so no CAP_SYS_ADMIN).
+    std::unique_ptr<TimewaitSysctls> sysctls =
+        config.filters.netns
+            ? std::make_unique<TimewaitSysctls>(netns_path_for(*config.filters.netns))
+            : std::make_unique<TimewaitSysctls>();
+    Tracer tracer(options);
+    CommandInputs inputs(tracer, clock);
+    std::unique_ptr<Reconciler> reconciler = inputs.reconciler(request, true);
+    std::unique_ptr<Recorder> recorder;
+    if (config.record.write_path) {
+        install_reopen_handler();
+        recorder = open_recorder(
+            config.record, file_owner(account),
+            new_recording_header(
+                "timewait", options.netns, clock,
+                {{"interval_s", fmt::format("{}", config.interval_s)},
+                 {"list_every_s", fmt::format("{}", config.list_every_s.value_or(0))},
+                 {"max_sockets", std::to_string(config.tuning.max_sockets)},
+                 {"listings", "1"}}));
+        inputs.record_into(*recorder);
+    }
+    drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
+    return timewait_with(config,
+                         {config.interval_s, config.list_every_s, config.tuning.max_sockets},
+                         inputs, std::move(reconciler), sysctls.get());
 }
 
 }  // namespace tcpscope
