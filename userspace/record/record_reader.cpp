@@ -118,7 +118,7 @@ bool RecordReader::next(Record& out) {
     }
     if (length > present || (out.payload.resize(length), !read_exactly(out.payload.data(), length, got))) {
         throw RecordingError(fmt::format(
-            "{}: truncated at offset {} (a {} record of {} bytes, {} present)", path_, start,
+            "{}: truncated at offset {} ({} record of {} bytes, {} present)", path_, start,
             record_type_name(out.type), length, got));
     }
     return true;

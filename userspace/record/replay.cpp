@@ -3,6 +3,14 @@
 #include <fmt/format.h>
 
 namespace tcpscope {
+namespace {
+
+std::string a_record(RecordType type) {
+    const std::string name = record_type_name(type);
+    return (name[0] == 'e' || name[0] == 'u' ? "an " : "a ") + name + " record";
+}
+
+}  // namespace
 
 Replay::Replay(std::vector<std::string> paths) : paths_(std::move(paths)) {
     if (paths_.empty()) {
@@ -104,10 +112,9 @@ void Replay::fail_at(const Record& r, const std::string& what) const {
 const Record& Replay::take(RecordType expected) {
     const Record& r = take();
     if (r.type != expected) {
-        fail_at(r, fmt::format("a {} record where this replay needs a {} record (the file was "
-                               "recorded by `tcpscope {}`, or it is corrupt)",
-                               record_type_name(r.type), record_type_name(expected),
-                               header_.command));
+        fail_at(r, fmt::format("{} where this replay needs {} (the file was recorded by "
+                               "`tcpscope {}`, or it is corrupt)",
+                               a_record(r.type), a_record(expected), header_.command));
     }
     return r;
 }
@@ -120,9 +127,9 @@ Replay::Step Replay::step() {
         case RecordType::DrainEnd: return Step::DrainEnd;
         case RecordType::LoopEnd: return Step::LoopEnd;
         default:
-            fail_at(r, fmt::format("a {} record where this replay needs an event, a tick or the "
-                                   "end (the file was recorded by `tcpscope {}`, or it is corrupt)",
-                                   record_type_name(r.type), header_.command));
+            fail_at(r, fmt::format("{} where this replay needs an event, a tick or the end (the "
+                                   "file was recorded by `tcpscope {}`, or it is corrupt)",
+                                   a_record(r.type), header_.command));
     }
 }
 
