@@ -1,0 +1,215 @@
+// Record now, analyse later, against the real kernel: trace, synfail and
+// timewait record a scenario with -w while printing it live; the replays
+// (-r, as an unprivileged user, no kernel) print exactly the live lines; a
+// damaged recording replays up to the damage and names its offset.
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "kernel/harness.h"
+
+namespace tcpscope::ktest {
+namespace {
+
+// Accepts count connections; each client closes first (TIME_WAIT is the
+// client's), then the server closes.
+int serve_clients_that_close_first(int listener, int count) {
+    for (int i = 0; i < count; ++i) {
+        int c = accept_one(listener);
+        read_until_eof(c);
+        close(c);
+    }
+    return 0;
+}
+
+// What every recorder sees: connections that end in TIME_WAIT, refused
+// connects, and a connection still open when the tracers stop.
+void production_like_traffic(const NetNamespace& ns) {
+    constexpr int kClients = 8;
+    constexpr int kRefused = 4;
+    Child server(ns, [] {
+        int listener = listen_on(AF_INET, "127.0.0.1", 7500);
+        return serve_clients_that_close_first(listener, kClients);
+    });
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    Child clients(ns, [] {
+        for (int i = 0; i < kClients; ++i) {
+            if (connect_and_close(AF_INET, "127.0.0.1", 7500) != 0) {
+                return 1;
+            }
+            std::this_thread::sleep_for(std::chrono::milliseconds(150));
+        }
+        for (int i = 0; i < kRefused; ++i) {
+            if (connect_to(AF_INET, "127.0.0.1", 9) != -ECONNREFUSED) {
+                return 2;
+            }
+        }
+        return 0;
+    });
+    ASSERT_EQ(clients.wait(), 0);
+    ASSERT_EQ(server.wait(), 0);
+}
+
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+class RecordTest : public ::testing::Test {
+  protected:
+    void SetUp() override {
+        TCPSCOPE_REQUIRE_BPF();
+        dir_ = directory_owned_by_tracer();
+    }
+    void TearDown() override {
+        if (!dir_.empty()) {
+            std::filesystem::remove_all(dir_);
+        }
+    }
+    // The replay runs as the tracer's account, without capabilities: it
+    // needs no privilege (and that account owns the recording, 0600).
+    TracerRun replay(std::vector<std::string> args) {
+        const TracerAccount account = tracer_account();
+        return TracerProcess(std::move(args),
+                             {"setpriv", "--reuid=" + std::to_string(account.uid),
+                              "--regid=" + std::to_string(account.gid), "--clear-groups",
+                              "--inh-caps=-all"})
+            .wait_exit();
+    }
+    std::string path(const std::string& name) const { return dir_ + "/" + name; }
+
+    std::string dir_;
+};
+
+TEST_F(RecordTest, ReplaysPrintExactlyWhatTheLiveRunsPrinted) {
+    NetNamespace ns;
+    const std::string trace_rec = path("trace.tsr");
+    const std::string synfail_rec = path("synfail.tsr");
+    const std::string timewait_rec = path("timewait.tsr");
+    // --reconcile 1: listings every second, so the replay must feed them back.
+    TracerProcess trace({"trace", "--json", "--netns", ns.path(), "--reconcile", "1", "-w",
+                         trace_rec, "--print"});
+    TracerProcess synfail(
+        {"synfail", "--json", "--netns", ns.path(), "--interval", "1", "-w", synfail_rec});
+    TracerProcess timewait({"timewait", "--json", "--netns", ns.path(), "-w", timewait_rec});
+    ASSERT_TRUE(trace.wait_ready());
+    ASSERT_TRUE(synfail.wait_ready());
+    ASSERT_TRUE(timewait.wait_ready());
+    production_like_traffic(ns);
+    std::this_thread::sleep_for(std::chrono::milliseconds(2500));  // reconciliations, intervals
+    TracerRun live_trace = trace.stop();
+    TracerRun live_synfail = synfail.stop();
+    TracerRun live_timewait = timewait.stop();
+    ASSERT_EQ(live_trace.exit_status, 0) << live_trace.stderr_text;
+    ASSERT_EQ(live_synfail.exit_status, 0) << live_synfail.stderr_text;
+    ASSERT_EQ(live_timewait.exit_status, 0) << live_timewait.stderr_text;
+
+    // The live runs saw the scenario: 8 connections of 10 transitions, 4
+    // refused; TIME_WAIT births in the interval reports.
+    EXPECT_GE(live_trace.events.size(), 8u * 10 + 4 * 2) << live_trace.stdout_text;
+    EXPECT_GE(live_trace.summary["reconciled"], 2u) << live_trace.stderr_text;
+    std::size_t refused = 0;
+    for (const auto& e : live_synfail.events) {
+        refused += e.value("reason", "") == "ECONNREFUSED" ? 1 : 0;
+    }
+    EXPECT_EQ(refused, 4u) << live_synfail.stdout_text;
+    ASSERT_FALSE(live_timewait.events.empty());
+    EXPECT_EQ(live_timewait.events.back()["births"], 8) << live_timewait.stdout_text;
+
+    TracerRun replayed_trace = replay({"trace", "-r", trace_rec, "--json"});
+    EXPECT_EQ(replayed_trace.exit_status, 0) << replayed_trace.stderr_text;
+    EXPECT_EQ(replayed_trace.stdout_text, live_trace.stdout_text);
+    EXPECT_EQ(replayed_trace.summary["events"], live_trace.summary["events"]);
+    EXPECT_EQ(replayed_trace.summary["reconciled"], live_trace.summary["reconciled"]);
+
+    TracerRun replayed_synfail = replay({"synfail", "-r", synfail_rec, "--json"});
+    EXPECT_EQ(replayed_synfail.exit_status, 0) << replayed_synfail.stderr_text;
+    EXPECT_EQ(replayed_synfail.stdout_text, live_synfail.stdout_text);
+
+    TracerRun replayed_timewait = replay({"timewait", "-r", timewait_rec, "--json"});
+    EXPECT_EQ(replayed_timewait.exit_status, 0) << replayed_timewait.stderr_text;
+    EXPECT_EQ(replayed_timewait.stdout_text, live_timewait.stdout_text);
+
+    // A replay keeps the views' own flags: only port 7500's sockets.
+    TracerRun port_only = replay({"trace", "-r", trace_rec, "--json", "--port", "7500"});
+    EXPECT_EQ(port_only.exit_status, 0) << port_only.stderr_text;
+    ASSERT_FALSE(port_only.events.empty());
+    for (const auto& e : port_only.events) {
+        EXPECT_TRUE(e["sport"] == 7500 || e["dport"] == 7500) << e.dump();
+    }
+
+    // A recording cut short replays what it holds, then names the offset.
+    const std::string whole = read_file(trace_rec);
+    const std::string cut = path("cut.tsr");
+    std::ofstream(cut, std::ios::binary) << whole.substr(0, whole.size() * 2 / 3);
+    TracerRun truncated = replay({"trace", "-r", cut, "--json"});
+    EXPECT_EQ(truncated.exit_status, 6) << truncated.stderr_text;
+    EXPECT_NE(truncated.stderr_text.find("truncated at offset"), std::string::npos)
+        << truncated.stderr_text;
+    ASSERT_FALSE(truncated.stdout_text.empty());
+    EXPECT_EQ(live_trace.stdout_text.rfind(truncated.stdout_text, 0), 0u)
+        << "the lines before the cut are the live lines";
+
+    // Another command's recording, and a newer format: one line each.
+    TracerRun wrong = replay({"synfail", "-r", trace_rec});
+    EXPECT_EQ(wrong.exit_status, 6);
+    EXPECT_NE(wrong.stderr_text.find("replay it with `tcpscope trace -r"), std::string::npos)
+        << wrong.stderr_text;
+    std::string newer = whole;
+    newer[8] = 2;
+    const std::string newer_path = path("newer.tsr");
+    std::ofstream(newer_path, std::ios::binary) << newer;
+    TracerRun refused_newer = replay({"trace", "-r", newer_path});
+    EXPECT_EQ(refused_newer.exit_status, 6);
+    EXPECT_NE(refused_newer.stderr_text.find("is recording format 2"), std::string::npos)
+        << refused_newer.stderr_text;
+}
+
+// -w alone prints nothing (as tcpdump -w), rotates by size into files that
+// replay in order, and a full disk ends the run with exit 1.
+TEST_F(RecordTest, RecordingAloneRotatesAndAFullDiskEndsTheRun) {
+    NetNamespace ns;
+    const std::string rec = path("rot.tsr");
+    TracerProcess trace(
+        {"trace", "--netns", ns.path(), "-w", rec, "--rotate-size", "4096", "--rotate-count", "50"});
+    ASSERT_TRUE(trace.wait_ready());
+    production_like_traffic(ns);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    TracerRun live = trace.stop();
+    ASSERT_EQ(live.exit_status, 0) << live.stderr_text;
+    EXPECT_EQ(live.stdout_text, "");
+    std::vector<std::string> parts;
+    for (int i = 50; i >= 1; --i) {
+        std::string p = dir_ + "/rot." + std::to_string(i) + ".tsr";
+        if (std::filesystem::exists(p)) {
+            parts.push_back(p);
+        }
+    }
+    ASSERT_GE(parts.size(), 2u) << "rotated past 4096 bytes";
+    parts.push_back(rec);
+    std::vector<std::string> args = {"trace", "--json"};
+    for (const std::string& p : parts) {
+        args.push_back("-r");
+        args.push_back(p);
+    }
+    TracerRun replayed = replay(args);
+    EXPECT_EQ(replayed.exit_status, 0) << replayed.stderr_text;
+    EXPECT_EQ(replayed.summary["events"], live.summary["events"]);
+    EXPECT_GE(replayed.events.size(), 8u * 10 + 4 * 2);
+
+    TracerProcess full({"trace", "--netns", ns.path(), "-w", "/dev/full"});
+    ASSERT_TRUE(full.wait_ready());
+    production_like_traffic(ns);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    TracerRun failed = full.wait_exit(std::chrono::seconds(10));
+    EXPECT_EQ(failed.exit_status, 1) << failed.stderr_text;
+    EXPECT_NE(failed.stderr_text.find("/dev/full"), std::string::npos) << failed.stderr_text;
+}
+
+}  // namespace
+}  // namespace tcpscope::ktest
