@@ -68,10 +68,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                         (void)tcpscope::decode_event(raw.data(), raw.size());
                     }
                     break;
-                case 2: (void)replay->listing(); break;
-                case 3: (void)replay->clock(tcpscope::ClockKind::Monotonic); break;
-                case 4: (void)replay->losses(); break;
-                case 5: (void)replay->limits(); break;
+                case 2:
+                    (void)replay->listing();
+                    break;
+                case 3:
+                    (void)replay->clock(tcpscope::ClockKind::Monotonic);
+                    break;
+                case 4:
+                    (void)replay->losses();
+                    break;
+                case 5:
+                    (void)replay->limits();
+                    break;
             }
             (void)replay->find(ask);
             failed_in_a_row = 0;

@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "kernel/harness.h"
@@ -75,10 +76,9 @@ class RecordTest : public ::testing::Test {
     // needs no privilege (and that account owns the recording, 0600).
     TracerRun replay(std::vector<std::string> args) {
         const TracerAccount account = tracer_account();
-        return TracerProcess(std::move(args),
-                             {"setpriv", "--reuid=" + std::to_string(account.uid),
-                              "--regid=" + std::to_string(account.gid), "--clear-groups",
-                              "--inh-caps=-all"})
+        return TracerProcess(std::move(args), {"setpriv", "--reuid=" + std::to_string(account.uid),
+                                               "--regid=" + std::to_string(account.gid),
+                                               "--clear-groups", "--inh-caps=-all"})
             .wait_exit();
     }
     std::string path(const std::string& name) const { return dir_ + "/" + name; }
@@ -92,8 +92,8 @@ TEST_F(RecordTest, ReplaysPrintExactlyWhatTheLiveRunsPrinted) {
     const std::string synfail_rec = path("synfail.tsr");
     const std::string timewait_rec = path("timewait.tsr");
     // --reconcile 1: listings every second, so the replay must feed them back.
-    TracerProcess trace({"trace", "--json", "--netns", ns.path(), "--reconcile", "1", "-w",
-                         trace_rec, "--print"});
+    TracerProcess trace(
+        {"trace", "--json", "--netns", ns.path(), "--reconcile", "1", "-w", trace_rec, "--print"});
     TracerProcess synfail(
         {"synfail", "--json", "--netns", ns.path(), "--interval", "1", "-w", synfail_rec});
     TracerProcess timewait({"timewait", "--json", "--netns", ns.path(), "-w", timewait_rec});
@@ -143,6 +143,45 @@ TEST_F(RecordTest, ReplaysPrintExactlyWhatTheLiveRunsPrinted) {
         EXPECT_TRUE(e["sport"] == 7500 || e["dport"] == 7500) << e.dump();
     }
 
+    // netstat --at: the table as the recording had it at a wall-clock time.
+    // At the first connect towards 7500 the listener is there and no
+    // connection is; 0.3 s after the last event the listener is gone and the
+    // clients' 8 sockets are in TIME_WAIT.
+    std::string first_connect;
+    std::string last_event;
+    for (const auto& e : live_trace.events) {
+        if (first_connect.empty() && e["new"] == "SYN_SENT" && e["dport"] == 7500) {
+            first_connect = e["ts"];
+        }
+        last_event = e["ts"];
+    }
+    ASSERT_FALSE(first_connect.empty());
+    auto count_lines = [](const std::string& text, const std::string& a, const std::string& b) {
+        std::size_t n = 0;
+        std::istringstream lines(text);
+        for (std::string line; std::getline(lines, line);) {
+            n += line.find(a) != std::string::npos && line.find(b) != std::string::npos ? 1 : 0;
+        }
+        return n;
+    };
+    TracerRun before = replay({"netstat", "-tan", "-r", trace_rec, "--at", first_connect});
+    EXPECT_EQ(before.exit_status, 0) << before.stderr_text;
+    EXPECT_EQ(count_lines(before.stdout_text, "127.0.0.1:7500", "LISTEN"), 1u)
+        << before.stdout_text;
+    EXPECT_EQ(count_lines(before.stdout_text, ":7500", "ESTABLISHED"), 0u) << before.stdout_text;
+    EXPECT_EQ(count_lines(before.stdout_text, ":7500", "TIME_WAIT"), 0u) << before.stdout_text;
+    const std::string after_time = last_event.substr(11, 8);  // HH:MM:SS, the text form
+    TracerRun after = replay({"netstat", "-tan", "-r", trace_rec, "--at", after_time + ".999999"});
+    EXPECT_EQ(after.exit_status, 0) << after.stderr_text;
+    EXPECT_EQ(count_lines(after.stdout_text, ":7500", "LISTEN"), 0u) << after.stdout_text;
+    EXPECT_EQ(count_lines(after.stdout_text, "127.0.0.1:7500", "TIME_WAIT"), 8u)
+        << after.stdout_text;
+    TracerRun too_late =
+        replay({"netstat", "-tan", "-r", trace_rec, "--at", "2099-01-01T00:00:00Z"});
+    EXPECT_EQ(too_late.exit_status, 6) << too_late.stderr_text;
+    EXPECT_NE(too_late.stderr_text.find("ends before --at's time"), std::string::npos)
+        << too_late.stderr_text;
+
     // A recording cut short replays what it holds, then names the offset.
     const std::string whole = read_file(trace_rec);
     const std::string cut = path("cut.tsr");
@@ -175,8 +214,8 @@ TEST_F(RecordTest, ReplaysPrintExactlyWhatTheLiveRunsPrinted) {
 TEST_F(RecordTest, RecordingAloneRotatesAndAFullDiskEndsTheRun) {
     NetNamespace ns;
     const std::string rec = path("rot.tsr");
-    TracerProcess trace(
-        {"trace", "--netns", ns.path(), "-w", rec, "--rotate-size", "4096", "--rotate-count", "50"});
+    TracerProcess trace({"trace", "--netns", ns.path(), "-w", rec, "--rotate-size", "4096",
+                         "--rotate-count", "50"});
     ASSERT_TRUE(trace.wait_ready());
     production_like_traffic(ns);
     std::this_thread::sleep_for(std::chrono::milliseconds(300));

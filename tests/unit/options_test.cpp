@@ -157,3 +157,85 @@ TEST(Options, HelpExitsZeroWithText) {
 
 }  // namespace
 }  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+TEST(Options, RecordAndReplayFlags) {
+    auto trace = parse({"trace", "-w", "/var/tmp/a.tsr", "--print", "--rotate-size", "1000000",
+                        "--rotate-count", "9"});
+    ASSERT_TRUE(trace.command) << trace.output;
+    const auto& t = std::get<TraceConfig>(*trace.command);
+    EXPECT_EQ(t.record.write_path, std::optional<std::string>("/var/tmp/a.tsr"));
+    EXPECT_TRUE(t.print);
+    EXPECT_EQ(t.record.rotate_bytes, 1000000u);  // -o's rotation flags rotate -w too
+    EXPECT_EQ(t.record.rotate_files, 9u);
+
+    auto replay =
+        parse({"timewait", "-r", "a.2.tsr", "-r", "a.1.tsr", "--read", "a.tsr", "--json"});
+    ASSERT_TRUE(replay.command) << replay.output;
+    EXPECT_EQ(std::get<TimewaitConfig>(*replay.command).record.read_paths,
+              (std::vector<std::string>{"a.2.tsr", "a.1.tsr", "a.tsr"}));
+    auto synfail = parse({"synfail", "-w", "s.tsr", "--rotate-size", "5000"});
+    ASSERT_TRUE(synfail.command) << synfail.output;
+    EXPECT_EQ(std::get<SynfailConfig>(*synfail.command).record.rotate_bytes, 5000u);
+
+    for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"trace", "-w", "a", "-r", "b"}, "-w and -r: record or replay, not both"},
+             {{"trace", "-r", "a", "--pid", "7"}, "--pid: not with -r"},
+             {{"synfail", "-r", "a", "--netns", "/run/netns/x"}, "--netns: not with -r"},
+             {{"timewait", "-r", "a", "--duration", "3"}, "--duration: not with -r"},
+             {{"trace", "-r", "a", "--cgroup", "/x"}, "--cgroup: not with -r"},
+             {{"trace", "--print"}, "--print needs -w FILE"},
+         }) {
+        auto outcome = parse(args);
+        EXPECT_FALSE(outcome.command) << says;
+        EXPECT_EQ(outcome.exit_code, exit_code::kUsage) << says;
+        EXPECT_NE(outcome.output.find(says), std::string::npos) << outcome.output;
+    }
+}
+
+}  // namespace
+}  // namespace tcpscope
+
+namespace tcpscope {
+namespace {
+
+TEST(WallTime, TheFormsTcpscopePrintsAndNothingElse) {
+    auto full = parse_wall_time("2026-12-03T17:32:50.192717Z");
+    ASSERT_TRUE(full);
+    EXPECT_TRUE(full->has_date);
+    EXPECT_EQ(full->ns, 1796319170192717000LL);
+    EXPECT_EQ(parse_wall_time("2026-12-03T17:32:50Z")->ns, 1796319170000000000LL);
+    auto tod = parse_wall_time("17:32:50.5");
+    ASSERT_TRUE(tod);
+    EXPECT_FALSE(tod->has_date);
+    EXPECT_EQ(tod->ns, (17 * 3600 + 32 * 60 + 50) * 1'000'000'000LL + 500'000'000);
+    // A time of day is on the day it is asked from, or the next one.
+    const std::int64_t morning = 1796256000LL * 1'000'000'000 + 3600LL * 1'000'000'000;  // 01:00
+    EXPECT_EQ(tod->resolve(morning), 1796256000LL * 1'000'000'000 + tod->ns);
+    const std::int64_t night = 1796256000LL * 1'000'000'000 + 23 * 3600LL * 1'000'000'000;
+    EXPECT_EQ(tod->resolve(night),
+              1796256000LL * 1'000'000'000 + 86400LL * 1'000'000'000 + tod->ns);
+    for (const char* bad : {"", "now", "17:32", "25:00:00", "2026-12-03 17:32:50", "17:32:50.",
+                            "2026-12-03T17:32:50+01:00", "17:32:50x"}) {
+        EXPECT_FALSE(parse_wall_time(bad)) << bad;
+    }
+    auto at = parse({"netstat", "-r", "a.tsr", "--at", "12:00:00"});
+    ASSERT_TRUE(at.command) << at.output;
+    EXPECT_EQ(std::get<NetstatConfig>(*at.command).replay_paths, std::vector<std::string>{"a.tsr"});
+    for (const auto& [args, says] : std::vector<std::pair<std::vector<std::string>, std::string>>{
+             {{"netstat", "-r", "a.tsr"}, "-r FILE and --at TIME go together"},
+             {{"netstat", "--at", "12:00:00"}, "-r FILE and --at TIME go together"},
+             {{"netstat", "-r", "a", "--at", "noon"}, "--at: 'noon' is no time"},
+             {{"netstat", "-r", "a", "--at", "12:00:00", "-p"}, "-p: not with -r"},
+             {{"netstat", "-r", "a", "--at", "12:00:00", "-c"}, "-c: not with -r"},
+         }) {
+        auto outcome = parse(args);
+        EXPECT_FALSE(outcome.command) << says;
+        EXPECT_NE(outcome.output.find(says), std::string::npos) << outcome.output;
+    }
+}
+
+}  // namespace
+}  // namespace tcpscope

@@ -225,7 +225,8 @@ TEST_F(RecordingTest, AFileThatIsNoRecordingAndAnUnknownTypeAreNamed) {
             try {
                 Replay replay({path_});
             } catch (const RecordingError& e) {
-                EXPECT_NE(std::string(e.what()).find("not a tcpscope recording"), std::string::npos);
+                EXPECT_NE(std::string(e.what()).find("not a tcpscope recording"),
+                          std::string::npos);
                 throw;
             }
         },

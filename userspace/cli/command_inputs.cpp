@@ -27,8 +27,7 @@ constexpr std::chrono::milliseconds kRecordTick{100};
 class LiveStream : public EventStream {
   public:
     LiveStream(int ringbuf_fd, Handler handler, Recorder* recorder, CgroupNames* cgroups)
-        : source_(ringbuf_fd, wrap(std::move(handler), recorder, cgroups)),
-          recorder_(recorder) {
+        : source_(ringbuf_fd, wrap(std::move(handler), recorder, cgroups)), recorder_(recorder) {
         source_.record_into(recorder);
     }
 
@@ -87,15 +86,20 @@ class ReplayStream : public EventStream {
     void run(LineSink& sink, const LoopOptions& options) override {
         while (!sink.broken()) {
             switch (replay_.step()) {
-                case Replay::Step::Event: dispatch(); break;
+                case Replay::Step::Event:
+                    dispatch();
+                    break;
                 case Replay::Step::Tick:
                     if (options.on_tick) {
                         options.on_tick();
                     }
                     sink.flush();
                     break;
-                case Replay::Step::DrainEnd: break;  // a drain of the live loop's own
-                case Replay::Step::LoopEnd: sink.flush(); return;
+                case Replay::Step::DrainEnd:
+                    break;  // a drain of the live loop's own
+                case Replay::Step::LoopEnd:
+                    sink.flush();
+                    return;
             }
         }
     }
@@ -108,7 +112,8 @@ class ReplayStream : public EventStream {
                     dispatch();
                     ++n;
                     break;
-                case Replay::Step::DrainEnd: return n;
+                case Replay::Step::DrainEnd:
+                    return n;
                 default:
                     throw RecordingError(fmt::format(
                         "{}: at offset {}: a tick or the end inside a drain (corrupt file)",
@@ -173,7 +178,11 @@ CommandInputs::~CommandInputs() = default;
 
 std::uint64_t CommandInputs::now_ns() {
     if (replay_ != nullptr) {
-        return replay_->clock(ClockKind::Monotonic);
+        const std::uint64_t now = replay_->clock(ClockKind::Monotonic);
+        if (clock_hook_) {
+            clock_hook_(now);
+        }
+        return now;
     }
     std::uint64_t now = monotonic_now_ns();
     if (recorder_ != nullptr) {
@@ -274,7 +283,8 @@ std::unique_ptr<Reconciler> CommandInputs::reconciler(const ListingRequest& requ
         return std::make_unique<Reconciler>(std::make_unique<ReplayLister>(*replay_),
                                             std::move(options));
     }
-    ListerWrap wrap = [this](std::unique_ptr<SocketLister> lister) -> std::unique_ptr<SocketLister> {
+    ListerWrap wrap =
+        [this](std::unique_ptr<SocketLister> lister) -> std::unique_ptr<SocketLister> {
         return std::make_unique<RecordingLister>(std::move(lister), [this] { return recorder_; });
     };
     return required ? make_reconciler(request, std::move(options), wrap)
@@ -325,10 +335,9 @@ RecordingHeader new_recording_header(const std::string& command, std::uint32_t n
 std::unique_ptr<Recorder> open_recorder(const RecordConfig& config, const FileOwner& owner,
                                         RecordingHeader header) {
     try {
-        return std::make_unique<Recorder>(
-            OutputFileOptions{*config.write_path, config.rotate_bytes, config.rotate_files, owner,
-                              true},
-            std::move(header));
+        return std::make_unique<Recorder>(OutputFileOptions{*config.write_path, config.rotate_bytes,
+                                                            config.rotate_files, owner, true},
+                                          std::move(header));
     } catch (const std::runtime_error& e) {
         throw std::invalid_argument(std::string("-w: ") + e.what());
     }
@@ -339,9 +348,9 @@ std::unique_ptr<Replay> open_replay(const std::vector<std::string>& paths,
     auto replay = std::make_unique<Replay>(paths);
     const RecordingHeader& h = replay->header();
     if (h.command != command) {
-        throw RecordingError(fmt::format(
-            "{} was recorded by `tcpscope {} -w`: replay it with `tcpscope {} -r {}`", paths[0],
-            h.command, h.command, paths[0]));
+        throw RecordingError(
+            fmt::format("{} was recorded by `tcpscope {} -w`: replay it with `tcpscope {} -r {}`",
+                        paths[0], h.command, h.command, paths[0]));
     }
     if (h.event_size != sizeof(tcpscope_event)) {
         throw RecordingError(fmt::format("{}: events of {} bytes, not {} (corrupt header)",
@@ -364,8 +373,8 @@ double setting_number(const Replay& replay, const std::string& key) {
         }
     } catch (const std::exception&) {
     }
-    throw RecordingError(fmt::format("{}: the header has no setting {} (corrupt header)",
-                                     replay.path(), key));
+    throw RecordingError(
+        fmt::format("{}: the header has no setting {} (corrupt header)", replay.path(), key));
 }
 
 }  // namespace tcpscope

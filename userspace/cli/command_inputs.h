@@ -53,6 +53,8 @@ class CommandInputs {
     // opened before: the header says whether there is one).
     void record_into(Recorder& recorder);
     bool replaying() const { return replay_ != nullptr; }
+    // Called with every clock a replay serves (netstat --at stops there).
+    void watch_clock(std::function<void(std::uint64_t)> hook) { clock_hook_ = std::move(hook); }
     std::uint64_t now_ns();
     std::uint64_t cpu_ns();
     KernelLosses losses();
@@ -84,6 +86,7 @@ class CommandInputs {
     std::unique_ptr<CgroupNames> host_cgroups_;
     std::unique_ptr<RecordingCgroups> recorded_cgroups_;
     EventStream* stream_ = nullptr;
+    std::function<void(std::uint64_t)> clock_hook_;
 };
 
 // The header of a recording this host starts now.

@@ -21,6 +21,7 @@ struct NetstatFlagSet {
     std::uint32_t count = 0;
     std::string netns;
     CLI::Option* continuous = nullptr;
+    std::string at;
 };
 
 }  // namespace
@@ -60,6 +61,14 @@ Finisher add_netstat_command(CLI::App& app, CLI::App*& subcommand) {
                   "unknown)");
     cmd->add_flag("--short-lived", flags->config.short_lived,
                   "with -c: after each table, the sockets born and closed since the last one");
+    cmd->add_option("-r,--read", flags->config.replay_paths,
+                    "with --at: a `trace -w` recording (its files oldest first) instead of the "
+                    "kernel")
+        ->type_name("FILE");
+    cmd->add_option("--at", flags->at,
+                    "with -r: the table as it was at TIME (UTC: 2026-12-03T17:32:50.19Z, or "
+                    "17:32:50 on the recording's day)")
+        ->type_name("TIME");
 
     return [flags]() -> Finished {
         NetstatConfig config = flags->config;
@@ -96,6 +105,25 @@ Finisher add_netstat_command(CLI::App& app, CLI::App*& subcommand) {
         }
         if (config.short_lived && !config.interval_s) {
             return std::string("--short-lived needs -c");
+        }
+        if (!flags->at.empty()) {
+            config.at = parse_wall_time(flags->at);
+            if (!config.at) {
+                return "--at: '" + flags->at +
+                       "' is no time (UTC: 2026-12-03T17:32:50.192717Z, or 17:32:50)";
+            }
+        }
+        if (config.at.has_value() != !config.replay_paths.empty()) {
+            return std::string("-r FILE and --at TIME go together");
+        }
+        if (config.at) {
+            const char* live_only = config.interval_s       ? "-c"
+                                    : config.flags.programs ? "-p"
+                                    : config.netns          ? "--netns"
+                                                            : nullptr;
+            if (live_only != nullptr) {
+                return std::string(live_only) + ": not with -r (a recording's table)";
+            }
         }
         return CommandConfig{config};
     };

@@ -10,6 +10,7 @@
 #include <variant>
 #include <vector>
 
+#include "core/wall_time.h"
 #include "kernel/tracer.h"
 #include "views/netstat_format.h"
 
@@ -71,10 +72,13 @@ struct SynfailConfig {
 
 struct NetstatConfig {
     NetstatFlags flags;
-    int family = 0;                      // AF_INET, AF_INET6, or 0 for both
-    std::optional<std::string> netns;    // INODE or a path; default: our own
-    std::optional<double> interval_s;    // -c: repeat every this many seconds
-    bool short_lived = false;            // --short-lived: born+died between tables
+    int family = 0;                    // AF_INET, AF_INET6, or 0 for both
+    std::optional<std::string> netns;  // INODE or a path; default: our own
+    std::optional<double> interval_s;  // -c: repeat every this many seconds
+    bool short_lived = false;          // --short-lived: born+died between tables
+    // -r FILE --at TIME: the table a trace recording had at TIME.
+    std::vector<std::string> replay_paths;
+    std::optional<WallTime> at;
     std::optional<std::uint32_t> count;  // --count: stop after this many tables
     TracerTuning tuning;
 };

@@ -33,11 +33,13 @@ using ListerWrap = std::function<std::unique_ptr<SocketLister>(std::unique_ptr<S
 // Throws ListingUnavailable where the kernel cannot list TCP sockets. base
 // carries the clocks; the namespace and filters come from the request.
 std::unique_ptr<Reconciler> make_reconciler(const ListingRequest& request,
-                                            ReconcilerOptions base = {}, const ListerWrap& wrap = {});
+                                            ReconcilerOptions base = {},
+                                            const ListerWrap& wrap = {});
 
 // The same, or null after one warning where the kernel cannot list TCP
 // sockets (no tcp_diag): the command then runs on the event stream alone.
 std::unique_ptr<Reconciler> open_reconciler(const ListingRequest& request,
-                                            ReconcilerOptions base = {}, const ListerWrap& wrap = {});
+                                            ReconcilerOptions base = {},
+                                            const ListerWrap& wrap = {});
 
 }  // namespace tcpscope

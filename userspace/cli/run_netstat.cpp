@@ -54,7 +54,8 @@ Snapshot take_snapshot(SockDiag& diag, int family, bool with_info) {
 
 // One table, as netstat prints it (plus the extras asked for).
 std::string render_table(const Snapshot& snap, const NetstatConfig& config,
-                         const SocketTable* table, NameLookup& names, CgroupNames* cgroups) {
+                         const SocketTable* table, NameLookup& names, CgroupNames* cgroups,
+                         std::uint64_t now_ns) {
     std::optional<ProcPrograms> programs;
     if (config.flags.programs) {
         programs.emplace();
@@ -73,8 +74,7 @@ std::string render_table(const Snapshot& snap, const NetstatConfig& config,
         }
     }
     std::string out = netstat_header(config.flags);
-    for (const NetstatRow& row :
-         netstat_rows(snap.sockets, config.flags, table, monotonic_now_ns())) {
+    for (const NetstatRow& row : netstat_rows(snap.sockets, config.flags, table, now_ns)) {
         out += netstat_row(row, config.flags, names, programs ? &*programs : nullptr, cgroups);
     }
     return out;
@@ -134,7 +134,7 @@ class ContinuousNetstat {
             Snapshot snap{reconciler_->listing(), reconciler_->listed_at_ns()};
             inherit_listener_uids(snap.sockets);
             write_text(sink, render_table(snap, config_, &table_, names_,
-                                          cgroups_ ? &*cgroups_ : nullptr));
+                                          cgroups_ ? &*cgroups_ : nullptr, monotonic_now_ns()));
             if (config_.short_lived) {
                 write_text(sink,
                            short_lived_block(churn_.collect(snap.sockets), config_.flags, names_));
@@ -199,6 +199,22 @@ class ContinuousNetstat {
 
 int run_command(const NetstatConfig& config) {
     std::unique_ptr<LineSink> sink = make_stdout_sink();
+    if (config.at) {
+        // A recording's table: its owners and ages are the recording's; user
+        // names are this host's (-n shows the recorded uids).
+        SystemNames names;
+        TableAt at{*config.at, config.family,
+                   [&](const SocketTable& table, std::vector<ListedSocket> sockets,
+                       std::uint64_t at_ns, CgroupNames& cgroups) {
+                       Snapshot snap{std::move(sockets), at_ns};
+                       inherit_listener_uids(snap.sockets);
+                       write_text(*sink,
+                                  render_table(snap, config, &table, names,
+                                               config.flags.cgroup ? &cgroups : nullptr, at_ns));
+                       sink->flush();
+                   }};
+        return replay_table_at(config.replay_paths, at);
+    }
     if (config.interval_s) {
         ContinuousNetstat continuous(config);
         return continuous.run(*sink);
@@ -213,7 +229,8 @@ int run_command(const NetstatConfig& config) {
     if (config.flags.cgroup) {
         cgroups.emplace();
     }
-    write_text(*sink, render_table(snap, config, nullptr, names, cgroups ? &*cgroups : nullptr));
+    write_text(*sink, render_table(snap, config, nullptr, names, cgroups ? &*cgroups : nullptr,
+                                   monotonic_now_ns()));
     sink->flush();
     return exit_code::kOk;
 }

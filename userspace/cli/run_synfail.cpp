@@ -8,13 +8,13 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command_inputs.h"
-#include "cli/stop_signal.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/listener_sources.h"
 #include "cli/netns_path.h"
 #include "cli/privileges.h"
 #include "cli/run_trace.h"
+#include "cli/stop_signal.h"
 #include "core/connect_outcome.h"
 #include "core/listen_report.h"
 #include "core/synfail_summary.h"
@@ -148,7 +148,8 @@ int run_command(const SynfailConfig& config) {
             settings.interval_s = interval;
         }
         settings.netns = replay->header().netns;
-        settings.listener_netns = static_cast<std::uint32_t>(setting_number(*replay, "listener_netns"));
+        settings.listener_netns =
+            static_cast<std::uint32_t>(setting_number(*replay, "listener_netns"));
         settings.listeners = replay->setting("listeners") == "1";
         return synfail_with(config, settings, inputs, nullptr);
     }

@@ -7,13 +7,13 @@
 #include <fmt/format.h>
 
 #include "cli/command_inputs.h"
-#include "cli/stop_signal.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/netns_path.h"
 #include "cli/privileges.h"
 #include "cli/reconciler.h"
 #include "cli/run_trace.h"
+#include "cli/stop_signal.h"
 #include "core/listing_schedule.h"
 #include "core/socket_table.h"
 #include "core/table_watch.h"
@@ -141,15 +141,15 @@ int timewait_with(const TimewaitConfig& config, const TimewaitSettings& settings
     if (!sink->broken()) {
         std::uint64_t now = close_interval(true);
         births.hand_over(stats);  // the totals take every birth read
-        TimewaitReport report = stats.final_report(now, static_cast<double>(now - start_ns) / 1e9,
-                                                   table, limits());
+        TimewaitReport report =
+            stats.final_report(now, static_cast<double>(now - start_ns) / 1e9, table, limits());
         report.listing_age_s = listing_age_s(now);
         write(report);
     }
-    spdlog::info("{} timewait_corrections={}",
-                 loss_summary(events, inputs.losses(), source->malformed(),
-                              watch.found_by_listing(), table),
-                 corrections);
+    spdlog::info(
+        "{} timewait_corrections={}",
+        loss_summary(events, inputs.losses(), source->malformed(), watch.found_by_listing(), table),
+        corrections);
     return exit_code::kOk;
 }
 
@@ -160,8 +160,9 @@ int run_command(const TimewaitConfig& config) {
         std::unique_ptr<Replay> replay = open_replay(config.record.read_paths, "timewait");
         const SocketFilter filter{config.filters.family, config.filters.ports};
         CommandInputs inputs(*replay, filter);
-        TimewaitSettings settings{setting_number(*replay, "interval_s"), std::nullopt,
-                                  static_cast<std::uint32_t>(setting_number(*replay, "max_sockets"))};
+        TimewaitSettings settings{
+            setting_number(*replay, "interval_s"), std::nullopt,
+            static_cast<std::uint32_t>(setting_number(*replay, "max_sockets"))};
         if (const double every = setting_number(*replay, "list_every_s"); every > 0) {
             settings.list_every_s = every;
         }
@@ -188,14 +189,14 @@ int run_command(const TimewaitConfig& config) {
     std::unique_ptr<Recorder> recorder;
     if (config.record.write_path) {
         install_reopen_handler();
-        recorder = open_recorder(
-            config.record, file_owner(account),
-            new_recording_header(
-                "timewait", options.netns, clock,
-                {{"interval_s", fmt::format("{}", config.interval_s)},
-                 {"list_every_s", fmt::format("{}", config.list_every_s.value_or(0))},
-                 {"max_sockets", std::to_string(config.tuning.max_sockets)},
-                 {"listings", "1"}}));
+        recorder =
+            open_recorder(config.record, file_owner(account),
+                          new_recording_header(
+                              "timewait", options.netns, clock,
+                              {{"interval_s", fmt::format("{}", config.interval_s)},
+                               {"list_every_s", fmt::format("{}", config.list_every_s.value_or(0))},
+                               {"max_sockets", std::to_string(config.tuning.max_sockets)},
+                               {"listings", "1"}}));
         inputs.record_into(*recorder);
     }
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });

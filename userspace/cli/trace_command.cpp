@@ -17,7 +17,8 @@ Finisher add_trace_command(CLI::App& app, CLI::App*& subcommand) {
     auto record = std::make_shared<RecordFlags>();
     record->add_to(*cmd, false);
     cmd->add_flag("--print", c.print, "with -w: print transitions too (to stdout or -o)");
-    cmd->add_option("--rotate-size", c.rotate_bytes, "rotate -o FILE (and -w FILE) past this many bytes")
+    cmd->add_option("--rotate-size", c.rotate_bytes,
+                    "rotate -o FILE (and -w FILE) past this many bytes")
         ->check(CLI::PositiveNumber)
         ->type_name("BYTES");
     cmd->add_option("--rotate-count", c.rotate_files, "rotated files to keep")

@@ -70,7 +70,9 @@ class ByteReader {
 };
 
 void put_address(ByteWriter& w, const IpAddress& a) {
-    w.put<std::uint8_t>(static_cast<std::uint8_t>(a.family == AF_INET6 ? 6 : a.family == AF_INET ? 4 : 0));
+    w.put<std::uint8_t>(static_cast<std::uint8_t>(a.family == AF_INET6  ? 6
+                                                  : a.family == AF_INET ? 4
+                                                                        : 0));
     w.raw(a.bytes.data(), a.bytes.size());
 }
 
@@ -159,14 +161,16 @@ std::string encode_listing(int family, bool ok, const ListedSocket* sockets, std
     std::string out;
     out.reserve(16 + count * 96);
     ByteWriter w(out);
-    w.put<std::uint8_t>(static_cast<std::uint8_t>(family == AF_INET6 ? 6 : family == AF_INET ? 4 : 0));
+    w.put<std::uint8_t>(static_cast<std::uint8_t>(family == AF_INET6  ? 6
+                                                  : family == AF_INET ? 4
+                                                                      : 0));
     w.put<std::uint8_t>(ok ? 1 : 0);
     w.put<std::uint32_t>(static_cast<std::uint32_t>(count));
     for (std::size_t i = 0; i < count; ++i) {
         const ListedSocket& s = sockets[i];
         std::uint8_t flags = (s.is_timewait ? kIsTimewait : 0) | (s.is_request ? kIsRequest : 0) |
-                             (s.retransmits ? kHasRetransmits : 0) |
-                             (s.probes ? kHasProbes : 0) | (s.drops ? kHasDrops : 0);
+                             (s.retransmits ? kHasRetransmits : 0) | (s.probes ? kHasProbes : 0) |
+                             (s.drops ? kHasDrops : 0);
         w.put<std::uint64_t>(s.cookie);
         put_address(w, s.saddr);
         put_address(w, s.daddr);

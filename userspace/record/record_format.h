@@ -48,7 +48,7 @@ struct RecordingHeader {
     std::string kernel_release;
     std::string boot_id;
     std::string host_name;
-    std::string command;  // the recording command: trace, synfail or timewait
+    std::string command;      // the recording command: trace, synfail or timewait
     std::uint32_t netns = 0;  // the traced namespace's inode, 0: every namespace
     // CLOCK_REALTIME - CLOCK_MONOTONIC when the recording began: event
     // stamps are monotonic, and a replay prints the wall clock live printed.

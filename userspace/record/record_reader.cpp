@@ -11,15 +11,24 @@ namespace tcpscope {
 
 const char* record_type_name(RecordType type) {
     switch (type) {
-        case RecordType::Event: return "event";
-        case RecordType::Listing: return "listing";
-        case RecordType::Clock: return "clock";
-        case RecordType::Losses: return "losses";
-        case RecordType::CgroupName: return "cgroup name";
-        case RecordType::Limits: return "limits";
-        case RecordType::Tick: return "tick";
-        case RecordType::DrainEnd: return "drain end";
-        case RecordType::LoopEnd: return "end";
+        case RecordType::Event:
+            return "event";
+        case RecordType::Listing:
+            return "listing";
+        case RecordType::Clock:
+            return "clock";
+        case RecordType::Losses:
+            return "losses";
+        case RecordType::CgroupName:
+            return "cgroup name";
+        case RecordType::Limits:
+            return "limits";
+        case RecordType::Tick:
+            return "tick";
+        case RecordType::DrainEnd:
+            return "drain end";
+        case RecordType::LoopEnd:
+            return "end";
     }
     return "unknown";
 }
@@ -42,8 +51,8 @@ RecordReader::RecordReader(std::string path) : path_(std::move(path)) {
     std::size_t got = 0;
     if (!read_exactly(magic, sizeof(magic), got) ||
         std::memcmp(magic, kRecordingMagic, sizeof(magic)) != 0) {
-        throw RecordingError(fmt::format("{} is not a tcpscope recording (no TCPSCREC header)",
-                                         path_));
+        throw RecordingError(
+            fmt::format("{} is not a tcpscope recording (no TCPSCREC header)", path_));
     }
     if (!read_exactly(&version, sizeof(version), got) ||
         !read_exactly(&length, sizeof(length), got)) {
@@ -82,8 +91,8 @@ bool RecordReader::read_exactly(void* out, std::size_t size, std::size_t& got) {
     got = std::fread(out, 1, size, file_.get());
     offset_ += got;
     if (got < size && std::ferror(file_.get())) {
-        throw RecordingError(
-            fmt::format("reading {} failed at offset {}: {}", path_, offset_, std::strerror(errno)));
+        throw RecordingError(fmt::format("reading {} failed at offset {}: {}", path_, offset_,
+                                         std::strerror(errno)));
     }
     return got == size;
 }
@@ -96,9 +105,8 @@ bool RecordReader::next(Record& out) {
         if (got == 0) {
             return false;
         }
-        throw RecordingError(
-            fmt::format("{}: truncated at offset {} (a record's first {} of 5 bytes)", path_,
-                        start, got));
+        throw RecordingError(fmt::format(
+            "{}: truncated at offset {} (a record's first {} of 5 bytes)", path_, start, got));
     }
     std::uint32_t length = 0;
     std::memcpy(&length, head + 1, sizeof(length));
@@ -107,8 +115,8 @@ bool RecordReader::next(Record& out) {
             fmt::format("{}: corrupt record at offset {}: unknown type {}", path_, start, head[0]));
     }
     if (length > kMaxRecordPayload) {
-        throw RecordingError(fmt::format("{}: corrupt record at offset {}: length {}", path_,
-                                         start, length));
+        throw RecordingError(
+            fmt::format("{}: corrupt record at offset {}: length {}", path_, start, length));
     }
     out.type = static_cast<RecordType>(head[0]);
     out.offset = start;
@@ -116,10 +124,11 @@ bool RecordReader::next(Record& out) {
     if (length > present) {  // the file ends first: no need to allocate and read
         got = static_cast<std::size_t>(present);
     }
-    if (length > present || (out.payload.resize(length), !read_exactly(out.payload.data(), length, got))) {
-        throw RecordingError(fmt::format(
-            "{}: truncated at offset {} ({} record of {} bytes, {} present)", path_, start,
-            record_type_name(out.type), length, got));
+    if (length > present ||
+        (out.payload.resize(length), !read_exactly(out.payload.data(), length, got))) {
+        throw RecordingError(
+            fmt::format("{}: truncated at offset {} ({} record of {} bytes, {} present)", path_,
+                        start, record_type_name(out.type), length, got));
     }
     return true;
 }

@@ -42,8 +42,9 @@ const CgroupName* RecordingCgroups::find(std::uint64_t id) {
     const CgroupName* name = inner_.find(id);
     if (it == answered_.end() || name != nullptr) {
         recorder_.cgroup_name(id, name != nullptr ? &name->path : nullptr);
-        it = answered_.insert_or_assign(id, name != nullptr ? std::optional<CgroupName>(*name)
-                                                             : std::nullopt)
+        it = answered_
+                 .insert_or_assign(
+                     id, name != nullptr ? std::optional<CgroupName>(*name) : std::nullopt)
                  .first;
     }
     return it->second ? &*it->second : nullptr;

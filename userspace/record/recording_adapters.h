@@ -46,8 +46,7 @@ class ReplayLister : public SocketLister {
 // known is kept (a replay cannot tell a removed cgroup from a rescan).
 class RecordingCgroups : public CgroupNames {
   public:
-    RecordingCgroups(CgroupNames& inner, Recorder& recorder)
-        : inner_(inner), recorder_(recorder) {}
+    RecordingCgroups(CgroupNames& inner, Recorder& recorder) : inner_(inner), recorder_(recorder) {}
     const CgroupName* find(std::uint64_t id) override;
 
   private:

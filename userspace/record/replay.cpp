@@ -82,9 +82,8 @@ void Replay::apply_side(const Record& r) {
             cgroups_[id] = std::nullopt;
         }
     } catch (const MalformedPayload& e) {
-        throw RecordingError(fmt::format("{}: corrupt {} record at offset {}: {}",
-                                         reader_->path(), record_type_name(r.type), r.offset,
-                                         e.what()));
+        throw RecordingError(fmt::format("{}: corrupt {} record at offset {}: {}", reader_->path(),
+                                         record_type_name(r.type), r.offset, e.what()));
     }
 }
 
@@ -105,8 +104,7 @@ const Record& Replay::take() {
 }
 
 void Replay::fail_at(const Record& r, const std::string& what) const {
-    throw RecordingError(
-        fmt::format("{}: at offset {}: {}", current_path_, r.offset, what));
+    throw RecordingError(fmt::format("{}: at offset {}: {}", current_path_, r.offset, what));
 }
 
 const Record& Replay::take(RecordType expected) {
@@ -122,10 +120,14 @@ const Record& Replay::take(RecordType expected) {
 Replay::Step Replay::step() {
     const Record& r = take();
     switch (r.type) {
-        case RecordType::Event: return Step::Event;
-        case RecordType::Tick: return Step::Tick;
-        case RecordType::DrainEnd: return Step::DrainEnd;
-        case RecordType::LoopEnd: return Step::LoopEnd;
+        case RecordType::Event:
+            return Step::Event;
+        case RecordType::Tick:
+            return Step::Tick;
+        case RecordType::DrainEnd:
+            return Step::DrainEnd;
+        case RecordType::LoopEnd:
+            return Step::LoopEnd;
         default:
             fail_at(r, fmt::format("{} where this replay needs an event, a tick or the end (the "
                                    "file was recorded by `tcpscope {}`, or it is corrupt)",

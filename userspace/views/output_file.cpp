@@ -122,8 +122,7 @@ void OutputFile::flush() {
         if (n <= 0) {
             const int error = n < 0 ? errno : EIO;
             buffer_.clear();  // what cannot be written is gone; the run ends
-            throw std::runtime_error("output file " + options_.path + ": " +
-                                     std::strerror(error));
+            throw std::runtime_error("output file " + options_.path + ": " + std::strerror(error));
         }
         done += static_cast<std::size_t>(n);
     }
@@ -137,8 +136,8 @@ void OutputFile::rotate() {
     std::error_code ignored;
     std::filesystem::remove(rotated_name(options_.path, options_.rotate_files), ignored);
     for (std::size_t i = options_.rotate_files; i > 1; --i) {
-        std::filesystem::rename(rotated_name(options_.path, i - 1),
-                                rotated_name(options_.path, i), ignored);
+        std::filesystem::rename(rotated_name(options_.path, i - 1), rotated_name(options_.path, i),
+                                ignored);
     }
     if (std::rename(options_.path.c_str(), rotated_name(options_.path, 1).c_str()) != 0) {
         throw std::runtime_error("output file " + options_.path +
