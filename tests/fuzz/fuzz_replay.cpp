@@ -60,7 +60,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     int failed_in_a_row = 0;
     for (unsigned ask = 0; ask < 100000 && failed_in_a_row < 3; ++ask) {
         try {
-            switch (ask % 6) {
+            switch (ask % 8) {
                 case 0:
                 case 1:
                     if (replay->step() == tcpscope::Replay::Step::Event) {
@@ -82,6 +82,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                     break;
             }
             (void)replay->find(ask);
+            (void)replay->program(ask);
             failed_in_a_row = 0;
         } catch (const tcpscope::RecordingError&) {
             ++failed_in_a_row;

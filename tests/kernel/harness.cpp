@@ -566,4 +566,12 @@ std::string run_shell(const std::string& command) {
     return out;
 }
 
+TracerRun run_as_tracer_account(std::vector<std::string> args) {
+    const TracerAccount account = tracer_account();
+    return TracerProcess(std::move(args), {"setpriv", "--reuid=" + std::to_string(account.uid),
+                                           "--regid=" + std::to_string(account.gid),
+                                           "--clear-groups", "--inh-caps=-all"})
+        .wait_exit();
+}
+
 }  // namespace tcpscope::ktest

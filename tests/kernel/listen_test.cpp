@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <filesystem>
 #include <set>
 #include <thread>
 
@@ -173,7 +174,9 @@ TEST_F(ListenTest, ASlowAcceptorShowsQueueDepthAndAcceptWait) {
         return 0;
     });
     ASSERT_TRUE(listening.wait());
-    start();
+    const std::string dir = directory_owned_by_tracer();
+    const std::string recording = dir + "/listen.tsr";
+    start({"-w", recording});
     Child clients(ns_, [&] {
         std::vector<int> fds;
         for (int i = 0; i < kClients; ++i) {
@@ -202,6 +205,14 @@ TEST_F(ListenTest, ASlowAcceptorShowsQueueDepthAndAcceptWait) {
     // Power-of-two buckets: 600 ms lies in [2^19, 2^20) µs.
     EXPECT_GE(l["accept_wait_p50_us"].get<std::uint64_t>(), 1u << 20) << l.dump();
     EXPECT_LE(l["accept_wait_p99_us"].get<std::uint64_t>(), 1u << 23) << l.dump();
+
+    // Recorded with -w, the run replays to the same reports, unprivileged:
+    // the listener's owner (named from /proc at start: it predates the run),
+    // its queue samples, the probes' counts and the namespace's counters.
+    TracerRun replayed = run_as_tracer_account({"listen", "-r", recording, "--json"});
+    EXPECT_EQ(replayed.exit_status, 0) << replayed.stderr_text;
+    EXPECT_EQ(replayed.stdout_text, run_.stdout_text);
+    std::filesystem::remove_all(dir);
 }
 
 // Pre-fork SO_REUSEPORT workers of two processes on one port, neither

@@ -72,14 +72,8 @@ class RecordTest : public ::testing::Test {
             std::filesystem::remove_all(dir_);
         }
     }
-    // The replay runs as the tracer's account, without capabilities: it
-    // needs no privilege (and that account owns the recording, 0600).
     TracerRun replay(std::vector<std::string> args) {
-        const TracerAccount account = tracer_account();
-        return TracerProcess(std::move(args), {"setpriv", "--reuid=" + std::to_string(account.uid),
-                                               "--regid=" + std::to_string(account.gid),
-                                               "--clear-groups", "--inh-caps=-all"})
-            .wait_exit();
+        return run_as_tracer_account(std::move(args));
     }
     std::string path(const std::string& name) const { return dir_ + "/" + name; }
 

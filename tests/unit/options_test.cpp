@@ -176,6 +176,10 @@ TEST(Options, RecordAndReplayFlags) {
     ASSERT_TRUE(replay.command) << replay.output;
     EXPECT_EQ(std::get<TimewaitConfig>(*replay.command).record.read_paths,
               (std::vector<std::string>{"a.2.tsr", "a.1.tsr", "a.tsr"}));
+    auto listen = parse({"listen", "-r", "l.tsr", "--json"});
+    ASSERT_TRUE(listen.command) << listen.output;
+    EXPECT_EQ(std::get<ListenConfig>(*listen.command).record.read_paths,
+              std::vector<std::string>{"l.tsr"});
     auto synfail = parse({"synfail", "-w", "s.tsr", "--rotate-size", "5000"});
     ASSERT_TRUE(synfail.command) << synfail.output;
     EXPECT_EQ(std::get<SynfailConfig>(*synfail.command).record.rotate_bytes, 5000u);

@@ -146,6 +146,48 @@ TEST_F(RecordingTest, WhatIsRecordedIsReplayedInOrder) {
     EXPECT_EQ(replay.step(), Replay::Step::LoopEnd);
 }
 
+TEST_F(RecordingTest, ListenInputsRoundTrip) {
+    ListenCountsRecord counts;
+    ListenerCounts c;
+    c.cookie = 42;
+    c.netns = 7;
+    c.accepted = 5;
+    c.wait_slots[20] = 3;
+    c.queue_peak = 5;
+    counts.listeners.push_back(c);
+    SynDropCount d;
+    d.daddr.family = AF_INET;
+    d.daddr.bytes[0] = 127;
+    d.dport = 9;
+    d.reason = "NO_SOCKET";
+    d.count = 5;
+    counts.syn_drops.push_back(d);
+    {
+        Recorder recorder(file(), header());
+        recorder.listen_counts(counts);
+        std::string program = "812/nginx";
+        recorder.program_name(1234, &program);
+        recorder.net_counters({{"TcpExt.ListenDrops", 94}, {"Tcp.OutRsts", 5}});
+        recorder.loop_end();
+    }
+    Replay replay({path_});
+    ListenCountsRecord back = replay.listen_counts();
+    ASSERT_EQ(back.listeners.size(), 1u);
+    EXPECT_EQ(back.listeners[0].cookie, 42u);
+    EXPECT_EQ(back.listeners[0].wait_slots[20], 3u);
+    EXPECT_EQ(back.listeners[0].queue_peak, 5u);
+    ASSERT_EQ(back.syn_drops.size(), 1u);
+    EXPECT_EQ(back.syn_drops[0].reason, "NO_SOCKET");
+    EXPECT_EQ(back.syn_drops[0].daddr.bytes[0], 127);
+    EXPECT_EQ(back.syn_drops[0].count, 5u);
+    EXPECT_EQ(replay.program(1234), std::optional<std::string>("812/nginx"));
+    EXPECT_EQ(replay.program(99), std::nullopt);
+    ProcNetCounters net = replay.net_counters();
+    EXPECT_EQ(net["TcpExt.ListenDrops"], 94u);
+    EXPECT_EQ(net.size(), 2u);
+    EXPECT_EQ(replay.step(), Replay::Step::LoopEnd);
+}
+
 TEST_F(RecordingTest, AReplayAskingForSomethingElseNamesTheOffset) {
     record_sample();
     Replay replay({path_});

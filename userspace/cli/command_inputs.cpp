@@ -164,9 +164,22 @@ std::string boot_id() {
 CommandInputs::CommandInputs(Tracer& tracer, WallClock clock)
     : tracer_(&tracer), clock_(clock), host_cgroups_(std::make_unique<CgroupPaths>()) {}
 
-void CommandInputs::record_into(Recorder& recorder) {
-    recorder_ = &recorder;
-    recorded_cgroups_ = std::make_unique<RecordingCgroups>(*host_cgroups_, recorder);
+void CommandInputs::record_if_asked(const RecordConfig& config, const FileOwner& owner,
+                                    const std::string& command, std::uint32_t netns,
+                                    Settings settings) {
+    if (!config.write_path) {
+        return;
+    }
+    install_reopen_handler();
+    OutputFileOptions file{*config.write_path, config.rotate_bytes, config.rotate_files, owner,
+                           true};
+    try {
+        recorder_ = std::make_unique<Recorder>(
+            std::move(file), new_recording_header(command, netns, clock_, std::move(settings)));
+    } catch (const std::runtime_error& e) {
+        throw std::invalid_argument(std::string("-w: ") + e.what());
+    }
+    recorded_cgroups_ = std::make_unique<RecordingCgroups>(*host_cgroups_, *recorder_);
 }
 
 CommandInputs::CommandInputs(Replay& replay, SocketFilter filter)
@@ -221,14 +234,26 @@ CgroupNames& CommandInputs::cgroups() {
 }
 
 TimewaitLimits CommandInputs::limits(const std::function<TimewaitLimits()>& read) {
+    return read_through(read, &Replay::limits, &Recorder::limits);
+}
+
+ListenCountsRecord CommandInputs::listen_counts(const std::function<ListenCountsRecord()>& read) {
+    return read_through(read, &Replay::listen_counts, &Recorder::listen_counts);
+}
+
+ProcNetCounters CommandInputs::net_counters(const std::function<ProcNetCounters()>& read) {
+    return read_through(read, &Replay::net_counters, &Recorder::net_counters);
+}
+
+ProgramLookup* CommandInputs::programs(ProgramLookup* host) {
     if (replay_ != nullptr) {
-        return replay_->limits();
+        programs_ = std::make_unique<ReplayPrograms>(*replay_);
+    } else if (recorder_ && host != nullptr) {
+        programs_ = std::make_unique<RecordingPrograms>(*host, *recorder_);
+    } else {
+        return host;
     }
-    TimewaitLimits limits = read();
-    if (recorder_ != nullptr) {
-        recorder_->limits(limits);
-    }
-    return limits;
+    return programs_.get();
 }
 
 std::optional<std::vector<ListedSocket>> CommandInputs::listing(
@@ -258,8 +283,8 @@ std::unique_ptr<EventStream> CommandInputs::events(EventStream::Handler handler)
     if (replay_ != nullptr) {
         stream = std::make_unique<ReplayStream>(*replay_, std::move(handler), filter_);
     } else {
-        stream = std::make_unique<LiveStream>(tracer_->events_fd(), std::move(handler), recorder_,
-                                              &cgroups());
+        stream = std::make_unique<LiveStream>(tracer_->events_fd(), std::move(handler),
+                                              recorder_.get(), &cgroups());
     }
     stream_ = stream.get();
     return stream;
@@ -285,7 +310,8 @@ std::unique_ptr<Reconciler> CommandInputs::reconciler(const ListingRequest& requ
     }
     ListerWrap wrap =
         [this](std::unique_ptr<SocketLister> lister) -> std::unique_ptr<SocketLister> {
-        return std::make_unique<RecordingLister>(std::move(lister), [this] { return recorder_; });
+        return std::make_unique<RecordingLister>(std::move(lister),
+                                                 [this] { return recorder_.get(); });
     };
     return required ? make_reconciler(request, std::move(options), wrap)
                     : open_reconciler(request, std::move(options), wrap);
@@ -330,17 +356,6 @@ RecordingHeader new_recording_header(const std::string& command, std::uint32_t n
     h.event_size = sizeof(tcpscope_event);
     h.settings = std::move(settings);
     return h;
-}
-
-std::unique_ptr<Recorder> open_recorder(const RecordConfig& config, const FileOwner& owner,
-                                        RecordingHeader header) {
-    try {
-        return std::make_unique<Recorder>(OutputFileOptions{*config.write_path, config.rotate_bytes,
-                                                            config.rotate_files, owner, true},
-                                          std::move(header));
-    } catch (const std::runtime_error& e) {
-        throw std::invalid_argument(std::string("-w: ") + e.what());
-    }
 }
 
 std::unique_ptr<Replay> open_replay(const std::vector<std::string>& paths,

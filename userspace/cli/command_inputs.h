@@ -29,6 +29,7 @@ namespace tcpscope {
 
 class LineSink;
 class Tracer;
+struct RecordConfig;
 
 // The event stream a command loops over; its drain() is the one the table
 // watch and the reconciler use.
@@ -49,9 +50,15 @@ class CommandInputs {
     CommandInputs(Replay& replay, SocketFilter filter);
     ~CommandInputs();
 
-    // -w: from now on, what is read is recorded too (the reconciler may be
-    // opened before: the header says whether there is one).
-    void record_into(Recorder& recorder);
+    // -w FILE, when config has one: from now on what is read is recorded too,
+    // under a header naming the command, the traced netns and the settings a
+    // replay needs (the reconciler may be opened before: the header says
+    // whether there is one). SIGHUP then reopens the file once moved. The
+    // file is given to owner; one it cannot open is a usage error
+    // (std::invalid_argument, exit 2), as for -o.
+    using Settings = std::vector<std::pair<std::string, std::string>>;
+    void record_if_asked(const RecordConfig& config, const FileOwner& owner,
+                         const std::string& command, std::uint32_t netns, Settings settings);
     bool replaying() const { return replay_ != nullptr; }
     // Called with every clock a replay serves (netstat --at stops there).
     void watch_clock(std::function<void(std::uint64_t)> hook) { clock_hook_ = std::move(hook); }
@@ -61,6 +68,11 @@ class CommandInputs {
     const WallClock& wall_clock() const { return clock_; }
     CgroupNames& cgroups();
     TimewaitLimits limits(const std::function<TimewaitLimits()>& read);
+    // listen: the probes' counts and the namespace's counters.
+    ListenCountsRecord listen_counts(const std::function<ListenCountsRecord()>& read);
+    ProcNetCounters net_counters(const std::function<ProcNetCounters()>& read);
+    // listen: owner names from /proc (host: this host's scan; null in a replay).
+    ProgramLookup* programs(ProgramLookup* host);
     // A listing the command takes itself (synfail's listeners); empty where
     // it failed.
     std::optional<std::vector<ListedSocket>> listing(
@@ -78,13 +90,28 @@ class CommandInputs {
     std::string describe() const;
 
   private:
+    // Live: read (and record); replay: the next record of that kind.
+    template <typename T>
+    T read_through(const std::function<T()>& read, T (Replay::*pull)(),
+                   void (Recorder::*record)(const T&)) {
+        if (replay_ != nullptr) {
+            return (replay_->*pull)();
+        }
+        T value = read();
+        if (recorder_) {
+            (recorder_.get()->*record)(value);
+        }
+        return value;
+    }
+
     Tracer* tracer_ = nullptr;
-    Recorder* recorder_ = nullptr;
+    std::unique_ptr<Recorder> recorder_;
     Replay* replay_ = nullptr;
     SocketFilter filter_;
     WallClock clock_;
     std::unique_ptr<CgroupNames> host_cgroups_;
     std::unique_ptr<RecordingCgroups> recorded_cgroups_;
+    std::unique_ptr<ProgramLookup> programs_;  // recording or replaying /proc's answers
     EventStream* stream_ = nullptr;
     std::function<void(std::uint64_t)> clock_hook_;
 };
@@ -93,12 +120,6 @@ class CommandInputs {
 RecordingHeader new_recording_header(const std::string& command, std::uint32_t netns,
                                      const WallClock& clock,
                                      std::vector<std::pair<std::string, std::string>> settings);
-
-// -w's recorder, its file given to owner; a file it cannot open is a usage
-// error (std::invalid_argument, exit 2), as for -o.
-struct RecordConfig;
-std::unique_ptr<Recorder> open_recorder(const RecordConfig& config, const FileOwner& owner,
-                                        RecordingHeader header);
 
 // Opens -r's files (one clear line on stderr when they come from another
 // host); throws RecordingError.

@@ -1,5 +1,7 @@
 #include "cli/listen_command.h"
 
+#include <memory>
+
 #include "cli/common_flags.h"
 
 namespace tcpscope {
@@ -20,11 +22,18 @@ Finisher add_listen_command(CLI::App& app, CLI::App*& subcommand) {
         ->type_name("SECONDS");
     cmd->add_flag("--json", c.json, "one JSON object per interval instead of text");
 
-    return [flags]() -> Finished {
+    auto record = std::make_shared<RecordFlags>();
+    record->add_to(*cmd, true);
+
+    return [flags, record]() -> Finished {
         ListenConfig config;
         if (auto error = flags->finish(config)) {
             return *error;
         }
+        if (auto error = record->finish(config.filters, config.duration_s)) {
+            return *error;
+        }
+        config.record = record->values;
         return CommandConfig{config};
     };
 }

@@ -100,6 +100,7 @@ struct TimewaitConfig {
 struct ListenConfig {
     FilterConfig filters;
     TracerTuning tuning;
+    RecordConfig record;
     bool json = false;
     double interval_s = 1.0;
     // Seconds between listings of the listeners: queue depth between accepts.

@@ -2,8 +2,12 @@
 
 #include <sys/socket.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <stdexcept>
+
+#include "cli/command_inputs.h"
 #include "cli/event_loop.h"
 #include "cli/exit_codes.h"
 #include "cli/listener_sources.h"
@@ -20,7 +24,6 @@
 #include "core/table_watch.h"
 #include "core/wall_clock.h"
 #include "kernel/netns_files.h"
-#include "kernel/ring_source.h"
 #include "kernel/sock_diag.h"
 #include "kernel/tracer.h"
 #include "views/line_sink.h"
@@ -28,13 +31,114 @@
 
 namespace tcpscope {
 
+namespace {
+
+// What decided when the live run read what; a replay takes them from the header.
+struct ListenSettings {
+    double interval_s = 1.0;
+    double sample_s = 0.1;
+    std::uint32_t max_sockets = 262144;
+    bool counts_syn_drops = false;
+    std::uint32_t netns = 0;
+};
+
+// What listen reads each sample besides the stream (null in a replay).
+struct ListenSources {
+    ListenerListing* listeners = nullptr;
+    NamespaceCounters* counters = nullptr;
+    Tracer* tracer = nullptr;
+    ProgramLookup* programs = nullptr;
+};
+
+int listen_with(const ListenConfig& config, const ListenSettings& settings, CommandInputs& inputs,
+                std::unique_ptr<Reconciler> reconciler, const ListenSources& live) {
+    std::unique_ptr<LineSink> sink = make_stdout_sink();
+    ListenStats stats(settings.counts_syn_drops, settings.netns);
+    auto sample = [&] {
+        std::optional<std::vector<ListedSocket>> listed =
+            inputs.listing([&] { return live.listeners->list(); });
+        if (!listed) {
+            throw std::runtime_error("listing the listeners failed");
+        }
+        stats.listed(std::move(*listed));
+        ListenCountsRecord counts = inputs.listen_counts([&] {
+            return ListenCountsRecord{live.tracer->listener_counts(), live.tracer->syn_drops()};
+        });
+        stats.counted(std::move(counts.listeners), std::move(counts.syn_drops),
+                      inputs.net_counters([&] { return live.counters->read(); }));
+    };
+    sample();
+
+    SocketTable table(settings.max_sockets);
+    std::uint64_t events = 0;
+    std::unique_ptr<EventStream> source = inputs.events([&](const Transition& t) {
+        ++events;
+        reconciler->observe(t, table.apply(t));
+        stats.observe(t);
+    });
+    reconciler->seed(table, *source);
+    spdlog::info("tracing listeners in netns {}; {}", settings.netns, inputs.describe());
+
+    ListenFormatter formatter(inputs.wall_clock(), settings.netns, inputs.programs(live.programs));
+    auto write = [&](const ListenReport& report) {
+        write_report(*sink, formatter, report, config.json);
+    };
+    const auto interval_ns = static_cast<std::uint64_t>(settings.interval_s * 1e9);
+    TableWatch watch =
+        inputs.watch(table, reconciler.get(), *source,
+                     ListingSchedule(interval_ns, kListingCpuShare, kListingMaxPeriodNs));
+    reconciler->release_listing();
+    const std::uint64_t start_ns = inputs.now_ns();
+    std::uint64_t last_ns = start_ns;
+    LoopOptions loop;
+    loop.duration_s = config.duration_s;
+    loop.tick_every = std::chrono::milliseconds(static_cast<long>(settings.sample_s * 1000));
+    loop.on_tick = [&] {
+        sample();
+        const std::uint64_t now = inputs.now_ns();
+        if (now - last_ns + loop.tick_every->count() * 500'000ull < interval_ns) {
+            return;  // the interval ends at the tick nearest its end
+        }
+        if (watch.tick(false).reconciled) {
+            reconciler->release_listing();
+        }
+        write(stats.interval_report(now, static_cast<double>(now - last_ns) / 1e9, &table));
+        last_ns = now;
+    };
+    source->run(*sink, loop);
+
+    if (!sink->broken()) {
+        sample();
+        const std::uint64_t now = inputs.now_ns();
+        write(stats.final_report(now, static_cast<double>(now - start_ns) / 1e9, &table));
+    }
+    spdlog::info("{}", loss_summary(events, inputs.losses(), source->malformed(),
+                                    watch.found_by_listing(), table));
+    return exit_code::kOk;
+}
+
+}  // namespace
+
 int run_command(const ListenConfig& config) {
+    if (config.record.replaying()) {
+        std::unique_ptr<Replay> replay = open_replay(config.record.read_paths, "listen");
+        const SocketFilter filter{config.filters.family, config.filters.ports};
+        CommandInputs inputs(*replay, filter);
+        ListenSettings settings{setting_number(*replay, "interval_s"),
+                                setting_number(*replay, "sample_s"),
+                                static_cast<std::uint32_t>(setting_number(*replay, "max_sockets")),
+                                replay->setting("counts_syn_drops") == "1", replay->header().netns};
+        return listen_with(config, settings, inputs,
+                           inputs.reconciler({std::nullopt, filter, false}, true), {});
+    }
+
     const Account account = account_for(config.tuning.user);
     TracerOptions options = tracer_options(config.filters, config.tuning);
     options.listen = true;
-    std::unique_ptr<Reconciler> reconciler =
-        make_reconciler(listing_request(config.filters, options));
-    options.netns = reconciler->netns();
+    // One namespace: the one the listing covers, resolved as the reconciler
+    // resolves it (the listing opens after the tracer, through the inputs).
+    const ListingRequest request = listing_request(config.filters, options);
+    options.netns = request.netns_spec ? resolve_netns(*request.netns_spec) : current_netns_inode();
     const std::optional<std::string> netns_path = netns_path_to_enter(config.filters.netns);
     // Opened before the switch: the listing socket and the counter files
     // answer for the namespace they were opened in, with no capability.
@@ -46,63 +150,22 @@ int run_command(const ListenConfig& config) {
     // Listed before attach: a listing gives each listener the cookie the
     // probes key it by (kernels without cookies in tracing programs read it).
     listeners.list();
-    std::unique_ptr<LineSink> sink = make_stdout_sink();
+    const WallClock clock = WallClock::from_system();
     Tracer tracer(options);
+    CommandInputs inputs(tracer, clock);
+    std::unique_ptr<Reconciler> reconciler = inputs.reconciler(request, true);
+    inputs.record_if_asked(config.record, file_owner(account), "listen", options.netns,
+                           {{"interval_s", fmt::format("{}", config.interval_s)},
+                            {"sample_s", fmt::format("{}", config.sample_s)},
+                            {"max_sockets", std::to_string(config.tuning.max_sockets)},
+                            {"counts_syn_drops", tracer.counts_syn_drops() ? "1" : "0"},
+                            {"listings", "1"}});
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
-    ListenStats stats(tracer.counts_syn_drops(), options.netns);
-    stats.listed(listeners.list());
-    stats.counted(tracer.listener_counts(), tracer.syn_drops(), namespace_counters.read());
-
-    SocketTable table(config.tuning.max_sockets);
-    std::uint64_t events = 0;
-    RingSource source(tracer.events_fd(), [&](const Transition& t) {
-        ++events;
-        reconciler->observe(t, table.apply(t));
-        stats.observe(t);
-    });
-    reconciler->seed(table, source);
-    spdlog::info("tracing listeners in netns {}; {}", options.netns, tracer.describe());
-
-    ListenFormatter formatter(WallClock::from_system(), options.netns, &programs);
-    auto write = [&](const ListenReport& report) {
-        write_report(*sink, formatter, report, config.json);
-    };
-    const auto interval_ns = static_cast<std::uint64_t>(config.interval_s * 1e9);
-    TableWatch watch =
-        watch_table(table, reconciler.get(), source, tracer,
-                    ListingSchedule(interval_ns, kListingCpuShare, kListingMaxPeriodNs));
-    reconciler->release_listing();
-    auto sample = [&] {
-        stats.listed(listeners.list());
-        stats.counted(tracer.listener_counts(), tracer.syn_drops(), namespace_counters.read());
-    };
-    const std::uint64_t start_ns = monotonic_now_ns();
-    std::uint64_t last_ns = start_ns;
-    LoopOptions loop;
-    loop.duration_s = config.duration_s;
-    loop.tick_every = std::chrono::milliseconds(static_cast<long>(config.sample_s * 1000));
-    loop.on_tick = [&] {
-        sample();
-        const std::uint64_t now = monotonic_now_ns();
-        if (now - last_ns + loop.tick_every->count() * 500'000ull < interval_ns) {
-            return;  // the interval ends at the tick nearest its end
-        }
-        if (watch.tick(false).reconciled) {
-            reconciler->release_listing();
-        }
-        write(stats.interval_report(now, static_cast<double>(now - last_ns) / 1e9, &table));
-        last_ns = now;
-    };
-    run_event_loop(source, *sink, loop);
-
-    if (!sink->broken()) {
-        sample();
-        const std::uint64_t now = monotonic_now_ns();
-        write(stats.final_report(now, static_cast<double>(now - start_ns) / 1e9, &table));
-    }
-    spdlog::info("{}", loss_summary(events, tracer.losses(), source.malformed(),
-                                    watch.found_by_listing(), table));
-    return exit_code::kOk;
+    return listen_with(config,
+                       {config.interval_s, config.sample_s, config.tuning.max_sockets,
+                        tracer.counts_syn_drops(), options.netns},
+                       inputs, std::move(reconciler),
+                       {&listeners, &namespace_counters, &tracer, &programs});
 }
 
 }  // namespace tcpscope

@@ -14,7 +14,6 @@
 #include "cli/netns_path.h"
 #include "cli/privileges.h"
 #include "cli/run_trace.h"
-#include "cli/stop_signal.h"
 #include "core/connect_outcome.h"
 #include "core/listen_report.h"
 #include "core/synfail_summary.h"
@@ -171,18 +170,11 @@ int run_command(const SynfailConfig& config) {
     const WallClock clock = WallClock::from_system();
     Tracer tracer(options);
     CommandInputs inputs(tracer, clock);
-    std::unique_ptr<Recorder> recorder;
-    if (config.record.write_path) {
-        install_reopen_handler();
-        recorder = open_recorder(
-            config.record, file_owner(account),
-            new_recording_header("synfail", options.netns, clock,
-                                 {{"interval_s", fmt::format("{}", config.interval_s.value_or(0))},
-                                  {"listener_netns", std::to_string(settings.listener_netns)},
-                                  {"listeners", settings.listeners ? "1" : "0"},
-                                  {"sync", config.sync ? "1" : "0"}}));
-        inputs.record_into(*recorder);
-    }
+    inputs.record_if_asked(config.record, file_owner(account), "synfail", options.netns,
+                           {{"interval_s", fmt::format("{}", config.interval_s.value_or(0))},
+                            {"listener_netns", std::to_string(settings.listener_netns)},
+                            {"listeners", settings.listeners ? "1" : "0"},
+                            {"sync", config.sync ? "1" : "0"}});
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
     return synfail_with(config, settings, inputs, listeners ? &*listeners : nullptr);
 }

@@ -13,7 +13,6 @@
 #include "cli/privileges.h"
 #include "cli/reconciler.h"
 #include "cli/run_trace.h"
-#include "cli/stop_signal.h"
 #include "core/listing_schedule.h"
 #include "core/socket_table.h"
 #include "core/table_watch.h"
@@ -186,19 +185,11 @@ int run_command(const TimewaitConfig& config) {
     Tracer tracer(options);
     CommandInputs inputs(tracer, clock);
     std::unique_ptr<Reconciler> reconciler = inputs.reconciler(request, true);
-    std::unique_ptr<Recorder> recorder;
-    if (config.record.write_path) {
-        install_reopen_handler();
-        recorder =
-            open_recorder(config.record, file_owner(account),
-                          new_recording_header(
-                              "timewait", options.netns, clock,
-                              {{"interval_s", fmt::format("{}", config.interval_s)},
-                               {"list_every_s", fmt::format("{}", config.list_every_s.value_or(0))},
-                               {"max_sockets", std::to_string(config.tuning.max_sockets)},
-                               {"listings", "1"}}));
-        inputs.record_into(*recorder);
-    }
+    inputs.record_if_asked(config.record, file_owner(account), "timewait", options.netns,
+                           {{"interval_s", fmt::format("{}", config.interval_s)},
+                            {"list_every_s", fmt::format("{}", config.list_every_s.value_or(0))},
+                            {"max_sockets", std::to_string(config.tuning.max_sockets)},
+                            {"listings", "1"}});
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
     return timewait_with(config,
                          {config.interval_s, config.list_every_s, config.tuning.max_sockets},

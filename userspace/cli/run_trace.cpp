@@ -304,22 +304,15 @@ int run_command(const TraceConfig& config) {
     if (config.reconcile_s > 0) {
         reconciler = inputs.reconciler(request, false);
     }
-    std::unique_ptr<Recorder> recorder;
-    if (config.record.write_path) {
-        install_reopen_handler();
-        recorder = open_recorder(
-            config.record, file_owner(account),
-            new_recording_header("trace", options.netns, clock,
-                                 {{"reconcile_s", number_text(reconciler ? config.reconcile_s : 0)},
-                                  {"max_sockets", std::to_string(config.tuning.max_sockets)},
-                                  {"listings", reconciler ? "1" : "0"},
-                                  {"owner_filtered", request.owner_filtered ? "1" : "0"}}));
-        inputs.record_into(*recorder);
-    }
+    inputs.record_if_asked(config.record, file_owner(account), "trace", options.netns,
+                           {{"reconcile_s", number_text(reconciler ? config.reconcile_s : 0)},
+                            {"max_sockets", std::to_string(config.tuning.max_sockets)},
+                            {"listings", reconciler ? "1" : "0"},
+                            {"owner_filtered", request.owner_filtered ? "1" : "0"}});
     drop_privileges_after_attach(account, [&] { return tracer.can_query(); });
-    return trace_with(config,
-                      TraceSettings{config.reconcile_s, config.tuning.max_sockets, options.netns},
-                      inputs, std::move(reconciler), *sink, !recorder || config.print);
+    return trace_with(
+        config, TraceSettings{config.reconcile_s, config.tuning.max_sockets, options.netns}, inputs,
+        std::move(reconciler), *sink, !config.record.write_path || config.print);
 }
 
 }  // namespace tcpscope

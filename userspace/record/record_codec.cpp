@@ -334,4 +334,104 @@ TimewaitLimits decode_limits(std::string_view payload) {
     return limits;
 }
 
+std::string encode_listen_counts(const ListenCountsRecord& counts) {
+    std::string out;
+    ByteWriter w(out);
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(counts.listeners.size()));
+    for (const ListenerCounts& c : counts.listeners) {
+        w.put<std::uint64_t>(c.cookie);
+        w.put<std::uint32_t>(c.netns);
+        w.put<std::uint64_t>(c.synack_retrans);
+        w.put<std::uint64_t>(c.accepted);
+        w.put<std::uint64_t>(c.waited);
+        w.put<std::uint64_t>(c.wait_ns_total);
+        for (std::uint64_t slot : c.wait_slots) {
+            w.put<std::uint64_t>(slot);
+        }
+        w.put<std::uint32_t>(c.queue_peak);
+    }
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(counts.syn_drops.size()));
+    for (const SynDropCount& d : counts.syn_drops) {
+        w.put<std::uint32_t>(d.netns);
+        put_address(w, d.daddr);
+        w.put<std::uint16_t>(d.dport);
+        w.str(d.reason);
+        w.put<std::uint64_t>(d.count);
+    }
+    return out;
+}
+
+ListenCountsRecord decode_listen_counts(std::string_view payload) {
+    ByteReader r(payload);
+    ListenCountsRecord out;
+    auto listeners = r.get<std::uint32_t>();
+    constexpr std::size_t kListenerBytes = 8 + 4 + 8 * 4 + 8 * kWaitSlots + 4;
+    if (listeners > r.left() / kListenerBytes) {
+        throw MalformedPayload("listen counts record with more listeners than bytes");
+    }
+    for (std::uint32_t i = 0; i < listeners; ++i) {
+        ListenerCounts c;
+        c.cookie = r.get<std::uint64_t>();
+        c.netns = r.get<std::uint32_t>();
+        c.synack_retrans = r.get<std::uint64_t>();
+        c.accepted = r.get<std::uint64_t>();
+        c.waited = r.get<std::uint64_t>();
+        c.wait_ns_total = r.get<std::uint64_t>();
+        for (std::uint64_t& slot : c.wait_slots) {
+            slot = r.get<std::uint64_t>();
+        }
+        c.queue_peak = r.get<std::uint32_t>();
+        out.listeners.push_back(c);
+    }
+    auto drops = r.get<std::uint32_t>();
+    if (drops > r.left() / (4 + 17 + 2 + 4 + 8)) {
+        throw MalformedPayload("listen counts record with more drops than bytes");
+    }
+    for (std::uint32_t i = 0; i < drops; ++i) {
+        SynDropCount d;
+        d.netns = r.get<std::uint32_t>();
+        d.daddr = get_address(r);
+        d.dport = r.get<std::uint16_t>();
+        d.reason = r.str();
+        d.count = r.get<std::uint64_t>();
+        out.syn_drops.push_back(std::move(d));
+    }
+    r.expect_done("listen counts");
+    return out;
+}
+
+std::string encode_net_counters(const ProcNetCounters& counters) {
+    std::string out;
+    ByteWriter w(out);
+    w.put<std::uint32_t>(static_cast<std::uint32_t>(counters.size()));
+    for (const auto& [name, value] : counters) {
+        w.str(name);
+        w.put<std::uint64_t>(value);
+    }
+    return out;
+}
+
+ProcNetCounters decode_net_counters(std::string_view payload) {
+    ByteReader r(payload);
+    ProcNetCounters out;
+    auto count = r.get<std::uint32_t>();
+    if (count > r.left() / 12) {
+        throw MalformedPayload("net counters record with more counters than bytes");
+    }
+    for (std::uint32_t i = 0; i < count; ++i) {
+        std::string name = r.str();
+        out[std::move(name)] = r.get<std::uint64_t>();
+    }
+    r.expect_done("net counters");
+    return out;
+}
+
+std::string encode_program_name(std::uint64_t inode, const std::string* program) {
+    return encode_cgroup_name(inode, program);  // the same layout: id, known, text
+}
+
+std::pair<std::uint64_t, std::optional<std::string>> decode_program_name(std::string_view payload) {
+    return decode_cgroup_name(payload);
+}
+
 }  // namespace tcpscope

@@ -11,6 +11,8 @@
 
 #include "core/kernel_losses.h"
 #include "core/listed_socket.h"
+#include "core/listen_counts.h"
+#include "core/proc_net_counters.h"
 #include "core/timewait_stats.h"
 #include "record/record_format.h"
 
@@ -51,5 +53,20 @@ std::pair<std::uint64_t, std::optional<std::string>> decode_cgroup_name(std::str
 
 std::string encode_limits(const TimewaitLimits& limits);
 TimewaitLimits decode_limits(std::string_view payload);
+
+// What one read of the listen probes' maps returned.
+struct ListenCountsRecord {
+    std::vector<ListenerCounts> listeners;
+    std::vector<SynDropCount> syn_drops;
+};
+std::string encode_listen_counts(const ListenCountsRecord& counts);
+ListenCountsRecord decode_listen_counts(std::string_view payload);
+
+std::string encode_net_counters(const ProcNetCounters& counters);
+ProcNetCounters decode_net_counters(std::string_view payload);
+
+// A socket inode and the owner /proc named for it, when it named one.
+std::string encode_program_name(std::uint64_t inode, const std::string* program);
+std::pair<std::uint64_t, std::optional<std::string>> decode_program_name(std::string_view payload);
 
 }  // namespace tcpscope

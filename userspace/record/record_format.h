@@ -28,17 +28,20 @@ inline constexpr std::uint32_t kMaxRecordPayload = 64u << 20;
 inline constexpr std::size_t kRecordHeaderBytes = 5;
 
 enum class RecordType : std::uint8_t {
-    Event = 1,       // one ring-buffer record, byte for byte as received
-    Listing = 2,     // what one kernel listing returned (sock_diag)
-    Clock = 3,       // a clock the command read (u8 kind, u64 ns)
-    Losses = 4,      // the kernel's loss counters as read
-    CgroupName = 5,  // what a cgroup id was called when first asked (side information)
-    Limits = 6,      // timewait: the namespace's TIME_WAIT limits as read
-    Tick = 7,        // the command's periodic tick began
-    DrainEnd = 8,    // a drain of the stream the table watch asked for ended
-    LoopEnd = 9,     // the event loop ended, after its last drain
+    Event = 1,          // one ring-buffer record, byte for byte as received
+    Listing = 2,        // what one kernel listing returned (sock_diag)
+    Clock = 3,          // a clock the command read (u8 kind, u64 ns)
+    Losses = 4,         // the kernel's loss counters as read
+    CgroupName = 5,     // what a cgroup id was called when first asked (side information)
+    Limits = 6,         // timewait: the namespace's TIME_WAIT limits as read
+    Tick = 7,           // the command's periodic tick began
+    DrainEnd = 8,       // a drain of the stream the table watch asked for ended
+    LoopEnd = 9,        // the event loop ended, after its last drain
+    ListenCounts = 10,  // listen: the listen probes' counts as read
+    NetCounters = 11,   // listen: the namespace's /proc/net counters as read
+    ProgramName = 12,   // listen: what /proc named a socket inode's owner (side information)
 };
-inline constexpr std::uint8_t kLastRecordType = 9;
+inline constexpr std::uint8_t kLastRecordType = 12;
 
 enum class ClockKind : std::uint8_t { Monotonic = 0, ThreadCpu = 1 };
 

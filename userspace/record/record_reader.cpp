@@ -29,6 +29,12 @@ const char* record_type_name(RecordType type) {
             return "drain end";
         case RecordType::LoopEnd:
             return "end";
+        case RecordType::ListenCounts:
+            return "listen counts";
+        case RecordType::NetCounters:
+            return "net counters";
+        case RecordType::ProgramName:
+            return "program name";
     }
     return "unknown";
 }

@@ -32,6 +32,18 @@ void Recorder::limits(const TimewaitLimits& limits) {
     put(RecordType::Limits, encode_limits(limits));
 }
 
+void Recorder::listen_counts(const ListenCountsRecord& counts) {
+    put(RecordType::ListenCounts, encode_listen_counts(counts));
+}
+
+void Recorder::net_counters(const ProcNetCounters& counters) {
+    put(RecordType::NetCounters, encode_net_counters(counters));
+}
+
+void Recorder::program_name(std::uint64_t inode, const std::string* program) {
+    put(RecordType::ProgramName, encode_program_name(inode, program));
+}
+
 void Recorder::tick(bool reopen_requested) {
     // A reopen of a file still in place would start it again: only a moved
     // one is reopened.

@@ -39,6 +39,9 @@ class Recorder {
     void losses(const KernelLosses& losses);
     void cgroup_name(std::uint64_t id, const std::string* path);
     void limits(const TimewaitLimits& limits);
+    void listen_counts(const ListenCountsRecord& counts);
+    void net_counters(const ProcNetCounters& counters);
+    void program_name(std::uint64_t inode, const std::string* program);
     // A tick begins: writes what is batched, rotates when past the size,
     // reopens when asked (SIGHUP), then marks the tick.
     void tick(bool reopen_requested);

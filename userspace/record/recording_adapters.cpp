@@ -50,4 +50,14 @@ const CgroupName* RecordingCgroups::find(std::uint64_t id) {
     return it->second ? &*it->second : nullptr;
 }
 
+std::optional<std::string> RecordingPrograms::program(std::uint64_t inode) {
+    auto it = answered_.find(inode);
+    if (it == answered_.end()) {
+        std::optional<std::string> name = inner_.program(inode);
+        recorder_.program_name(inode, name ? &*name : nullptr);
+        it = answered_.emplace(inode, std::move(name)).first;
+    }
+    return it->second;
+}
+
 }  // namespace tcpscope

@@ -14,6 +14,7 @@
 #include "core/reconciler.h"
 #include "record/recorder.h"
 #include "record/replay.h"
+#include "views/netstat_format.h"
 
 namespace tcpscope {
 
@@ -53,6 +54,31 @@ class RecordingCgroups : public CgroupNames {
     CgroupNames& inner_;
     Recorder& recorder_;
     std::unordered_map<std::uint64_t, std::optional<CgroupName>> answered_;
+};
+
+// Owner names from /proc (listen's listeners from before the run): each
+// inode's answer recorded the first time it is asked.
+class RecordingPrograms : public ProgramLookup {
+  public:
+    RecordingPrograms(ProgramLookup& inner, Recorder& recorder)
+        : inner_(inner), recorder_(recorder) {}
+    std::optional<std::string> program(std::uint64_t inode) override;
+
+  private:
+    ProgramLookup& inner_;
+    Recorder& recorder_;
+    std::unordered_map<std::uint64_t, std::optional<std::string>> answered_;
+};
+
+class ReplayPrograms : public ProgramLookup {
+  public:
+    explicit ReplayPrograms(const Replay& replay) : replay_(replay) {}
+    std::optional<std::string> program(std::uint64_t inode) override {
+        return replay_.program(inode);
+    }
+
+  private:
+    const Replay& replay_;
 };
 
 }  // namespace tcpscope

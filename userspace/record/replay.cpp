@@ -43,7 +43,7 @@ void Replay::read_ahead() {
         while (!ended_) {
             Record r;
             if (reader_->next(r)) {
-                if (r.type == RecordType::CgroupName) {
+                if (r.type == RecordType::CgroupName || r.type == RecordType::ProgramName) {
                     apply_side(r);
                     continue;
                 }
@@ -75,6 +75,13 @@ void Replay::read_ahead() {
 
 void Replay::apply_side(const Record& r) {
     try {
+        if (r.type == RecordType::ProgramName) {
+            auto [inode, program] = decode_program_name(r.payload);
+            if (program) {
+                programs_[inode] = std::move(*program);
+            }
+            return;
+        }
         auto [id, path] = decode_cgroup_name(r.payload);
         if (path) {
             cgroups_[id] = name_cgroup(std::move(*path));
@@ -93,8 +100,10 @@ const Record& Replay::take() {
             throw RecordingError(*error_ahead_);
         }
         throw RecordingError(fmt::format(
-            "{} ends at offset {} before the end of the recording: the recorder did not finish "
-            "it (killed, or its disk failed); everything before was replayed",
+            "{} ends at offset {} before the end of the recording: its next part is missing "
+            "(a rotated recording replays with -r for each part, oldest first), or the "
+            "recorder did not finish it (killed, or its disk failed); everything before was "
+            "replayed",
             reader_->path(), reader_->offset()));
     }
     current_ = std::move(*ahead_);
@@ -176,6 +185,29 @@ TimewaitLimits Replay::limits() {
     } catch (const MalformedPayload& e) {
         fail_at(r, std::string("corrupt limits record: ") + e.what());
     }
+}
+
+ListenCountsRecord Replay::listen_counts() {
+    const Record& r = take(RecordType::ListenCounts);
+    try {
+        return decode_listen_counts(r.payload);
+    } catch (const MalformedPayload& e) {
+        fail_at(r, std::string("corrupt listen counts record: ") + e.what());
+    }
+}
+
+ProcNetCounters Replay::net_counters() {
+    const Record& r = take(RecordType::NetCounters);
+    try {
+        return decode_net_counters(r.payload);
+    } catch (const MalformedPayload& e) {
+        fail_at(r, std::string("corrupt net counters record: ") + e.what());
+    }
+}
+
+std::optional<std::string> Replay::program(std::uint64_t inode) const {
+    auto it = programs_.find(inode);
+    return it != programs_.end() ? std::optional<std::string>(it->second) : std::nullopt;
 }
 
 const CgroupName* Replay::find(std::uint64_t id) {

@@ -44,6 +44,10 @@ class Replay : public CgroupNames {
     KernelLosses losses();
     ListingRecord listing();
     TimewaitLimits limits();
+    ListenCountsRecord listen_counts();
+    ProcNetCounters net_counters();
+    // What /proc named a socket inode's owner on the recording host.
+    std::optional<std::string> program(std::uint64_t inode) const;
 
     // Cgroup names as the recording host answered them.
     const CgroupName* find(std::uint64_t id) override;
@@ -74,6 +78,7 @@ class Replay : public CgroupNames {
     bool ended_ = false;                      // every file read to its end
     KernelLosses last_losses_;
     std::unordered_map<std::uint64_t, std::optional<CgroupName>> cgroups_;
+    std::unordered_map<std::uint64_t, std::string> programs_;
 };
 
 }  // namespace tcpscope
