@@ -129,6 +129,18 @@ TEST_F(RecordTest, ReplaysPrintExactlyWhatTheLiveRunsPrinted) {
     EXPECT_EQ(replayed_timewait.exit_status, 0) << replayed_timewait.stderr_text;
     EXPECT_EQ(replayed_timewait.stdout_text, live_timewait.stdout_text);
 
+    // Flags that read more than the live run did (--stats reads the loss
+    // counters every second) or print less (--reason) replay all the same.
+    TracerRun with_stats = replay({"trace", "-r", trace_rec, "--json", "--stats"});
+    EXPECT_EQ(with_stats.exit_status, 0) << with_stats.stderr_text;
+    EXPECT_EQ(with_stats.stdout_text, live_trace.stdout_text);
+    TracerRun timeouts_only =
+        replay({"synfail", "-r", synfail_rec, "--json", "--reason", "ETIMEDOUT"});
+    EXPECT_EQ(timeouts_only.exit_status, 0) << timeouts_only.stderr_text;
+    for (const auto& e : timeouts_only.events) {
+        EXPECT_FALSE(e.contains("reason")) << "only summaries: no timeouts were made " << e.dump();
+    }
+
     // A replay keeps the views' own flags: only port 7500's sockets.
     TracerRun port_only = replay({"trace", "-r", trace_rec, "--json", "--port", "7500"});
     EXPECT_EQ(port_only.exit_status, 0) << port_only.stderr_text;

@@ -98,8 +98,10 @@ int synfail_with(const SynfailConfig& config, const SynfailSettings& settings,
         if (!reason.empty()) {
             ++failures;
             recovered += t.recovered_at_connect ? 1 : 0;
+            // Listed whether printed or not: a replay with another --reason
+            // reads the same listings.
+            std::optional<ListedSocket> listener = local_listener(t);
             if (selected(reason)) {
-                std::optional<ListedSocket> listener = local_listener(t);
                 const ListedSocket* l = listener ? &*listener : nullptr;
                 sink->write_line(config.json ? formatter.json_line(t, l)
                                              : formatter.text_line(t, l));

@@ -43,7 +43,8 @@ void Replay::read_ahead() {
         while (!ended_) {
             Record r;
             if (reader_->next(r)) {
-                if (r.type == RecordType::CgroupName || r.type == RecordType::ProgramName) {
+                if (r.type == RecordType::CgroupName || r.type == RecordType::ProgramName ||
+                    r.type == RecordType::Losses) {
                     apply_side(r);
                     continue;
                 }
@@ -75,6 +76,10 @@ void Replay::read_ahead() {
 
 void Replay::apply_side(const Record& r) {
     try {
+        if (r.type == RecordType::Losses) {
+            last_losses_ = decode_losses(r.payload);
+            return;
+        }
         if (r.type == RecordType::ProgramName) {
             auto [inode, program] = decode_program_name(r.payload);
             if (program) {
@@ -126,6 +131,16 @@ const Record& Replay::take(RecordType expected) {
     return r;
 }
 
+template <typename Decode>
+auto Replay::take_decoded(RecordType type, Decode decode) -> decltype(decode(std::string_view())) {
+    const Record& r = take(type);
+    try {
+        return decode(r.payload);
+    } catch (const MalformedPayload& e) {
+        fail_at(r, std::string("corrupt ") + record_type_name(type) + " record: " + e.what());
+    }
+}
+
 Replay::Step Replay::step() {
     const Record& r = take();
     switch (r.type) {
@@ -157,52 +172,20 @@ std::uint64_t Replay::clock(ClockKind kind) {
     }
 }
 
-KernelLosses Replay::losses() {
-    if (ahead_ && ahead_->type == RecordType::Losses) {
-        const Record& r = take();
-        try {
-            last_losses_ = decode_losses(r.payload);
-        } catch (const MalformedPayload& e) {
-            fail_at(r, std::string("corrupt losses record: ") + e.what());
-        }
-    }
-    return last_losses_;
-}
-
 ListingRecord Replay::listing() {
-    const Record& r = take(RecordType::Listing);
-    try {
-        return decode_listing(r.payload);
-    } catch (const MalformedPayload& e) {
-        fail_at(r, std::string("corrupt listing record: ") + e.what());
-    }
+    return take_decoded(RecordType::Listing, decode_listing);
 }
 
 TimewaitLimits Replay::limits() {
-    const Record& r = take(RecordType::Limits);
-    try {
-        return decode_limits(r.payload);
-    } catch (const MalformedPayload& e) {
-        fail_at(r, std::string("corrupt limits record: ") + e.what());
-    }
+    return take_decoded(RecordType::Limits, decode_limits);
 }
 
 ListenCountsRecord Replay::listen_counts() {
-    const Record& r = take(RecordType::ListenCounts);
-    try {
-        return decode_listen_counts(r.payload);
-    } catch (const MalformedPayload& e) {
-        fail_at(r, std::string("corrupt listen counts record: ") + e.what());
-    }
+    return take_decoded(RecordType::ListenCounts, decode_listen_counts);
 }
 
 ProcNetCounters Replay::net_counters() {
-    const Record& r = take(RecordType::NetCounters);
-    try {
-        return decode_net_counters(r.payload);
-    } catch (const MalformedPayload& e) {
-        fail_at(r, std::string("corrupt net counters record: ") + e.what());
-    }
+    return take_decoded(RecordType::NetCounters, decode_net_counters);
 }
 
 std::optional<std::string> Replay::program(std::uint64_t inode) const {

@@ -2,8 +2,8 @@
 // recording holds. A command that replays asks for the same inputs in the
 // same order as it did live, so each ask takes the next record and must find
 // the kind it asks for; anything else is a RecordingError naming the offset.
-// Side information (cgroup names) is applied as soon as the record before it
-// is taken, so it is in place when the command looks it up.
+// Side information (cgroup and program names, loss counters) is applied as soon as the record
+// before it is taken, so it is in place when the command looks it up.
 #pragma once
 
 #include <cstdint>
@@ -39,9 +39,9 @@ class Replay : public CgroupNames {
     std::string_view event() const { return current_.payload; }
 
     std::uint64_t clock(ClockKind kind);
-    // The next losses record, or the last one read when another comes next:
-    // a command that stops early (its reader went away) still tells them.
-    KernelLosses losses();
+    // The loss counters as last recorded (side information: a replay may
+    // read them where the live run did not, with --stats, say).
+    KernelLosses losses() const { return last_losses_; }
     ListingRecord listing();
     TimewaitLimits limits();
     ListenCountsRecord listen_counts();
@@ -60,6 +60,10 @@ class Replay : public CgroupNames {
     // Takes the next record that is not side information.
     const Record& take();
     const Record& take(RecordType expected);
+    // The next record, of that type, decoded; RecordingError naming the
+    // offset when it is another or does not decode.
+    template <typename Decode>
+    auto take_decoded(RecordType type, Decode decode) -> decltype(decode(std::string_view()));
     // Reads ahead to the next main record, applying side records on the way;
     // an error is kept until the command takes past the last good record.
     void read_ahead();
