@@ -487,7 +487,10 @@ TEST_F(TimewaitTest, SmallLimitsInTheNamespaceTriggerWarnings) {
     ASSERT_EQ(ns_->exec("sysctl -qw net.ipv4.tcp_max_tw_buckets=30 "
                         "net.ipv4.ip_local_port_range=\"40000 40049\""),
               0);
-    start({"--warn-pct", "50"});
+    // 40%: both warnings fire whatever the kernel keeps of the 40 (at least
+    // 20 of the 50 ports, 20 of the 30 buckets; a 6.1 guest kept 23 once,
+    // 46% of the ports, when connect() took over 7 on loopback).
+    start({"--warn-pct", "40"});
     constexpr std::uint16_t kPort = 9400;
     run_churn(kPort, 100, 40, true);
     std::this_thread::sleep_for(std::chrono::milliseconds(1500));
