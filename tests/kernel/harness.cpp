@@ -566,6 +566,11 @@ std::string run_shell(const std::string& command) {
     return out;
 }
 
+std::string read_file(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 TracerRun run_as_tracer_account(std::vector<std::string> args) {
     const TracerAccount account = tracer_account();
     return TracerProcess(std::move(args), {"setpriv", "--reuid=" + std::to_string(account.uid),

@@ -160,6 +160,9 @@ class TestCgroup {
     std::string relative_;
 };
 std::string directory_owned_by_tracer();
+// A file's whole content, byte for byte ("" when it cannot be read).
+std::string read_file(const std::string& path);
+
 // tcpscope run to its exit as the tracer's account with no capabilities:
 // what a replay (-r) needs, and that account owns the recordings (0600).
 TracerRun run_as_tracer_account(std::vector<std::string> args);

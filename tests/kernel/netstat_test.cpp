@@ -49,13 +49,6 @@ class NetnsEtc {
     fs::path dir_;
 };
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path);
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
 // Runs a command inside the namespace (LC_ALL=C) and returns its stdout.
 std::string run_in(const NetNamespace& ns, const std::string& command) {
     std::string out = "/tmp/tcpscope-netstat-" + std::to_string(getpid()) + ".out";

@@ -56,11 +56,6 @@ void production_like_traffic(const NetNamespace& ns) {
     ASSERT_EQ(server.wait(), 0);
 }
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), {});
-}
-
 class RecordTest : public ::testing::Test {
   protected:
     void SetUp() override {

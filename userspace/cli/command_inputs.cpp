@@ -182,10 +182,10 @@ void CommandInputs::record_if_asked(const RecordConfig& config, const FileOwner&
     recorded_cgroups_ = std::make_unique<RecordingCgroups>(*host_cgroups_, *recorder_);
 }
 
-CommandInputs::CommandInputs(Replay& replay, SocketFilter filter)
-    : replay_(&replay),
+CommandInputs::CommandInputs(std::unique_ptr<Replay> replay, SocketFilter filter)
+    : replay_(std::move(replay)),
       filter_(std::move(filter)),
-      clock_(replay.header().realtime_minus_monotonic_ns) {}
+      clock_(replay_->header().realtime_minus_monotonic_ns) {}
 
 CommandInputs::~CommandInputs() = default;
 
@@ -358,6 +358,8 @@ RecordingHeader new_recording_header(const std::string& command, std::uint32_t n
     return h;
 }
 
+namespace {
+
 std::unique_ptr<Replay> open_replay(const std::vector<std::string>& paths,
                                     const std::string& command) {
     auto replay = std::make_unique<Replay>(paths);
@@ -378,6 +380,15 @@ std::unique_ptr<Replay> open_replay(const std::vector<std::string>& paths,
             paths[0], h.host_name, h.kernel_release, h.boot_id);
     }
     return replay;
+}
+
+}  // namespace
+
+std::unique_ptr<CommandInputs> replay_inputs(const RecordConfig& record,
+                                             const FilterConfig& filters,
+                                             const std::string& command) {
+    return std::make_unique<CommandInputs>(open_replay(record.read_paths, command),
+                                           SocketFilter{filters.family, filters.ports});
 }
 
 double setting_number(const Replay& replay, const std::string& key) {

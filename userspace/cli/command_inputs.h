@@ -46,8 +46,8 @@ class CommandInputs {
   public:
     // Live: the tracer's and this host's.
     CommandInputs(Tracer& tracer, WallClock clock);
-    // A replay; filter selects events as the BPF side would have.
-    CommandInputs(Replay& replay, SocketFilter filter);
+    // A replay (owning it); filter selects events as the BPF side would have.
+    CommandInputs(std::unique_ptr<Replay> replay, SocketFilter filter);
     ~CommandInputs();
 
     // -w FILE, when config has one: from now on what is read is recorded too,
@@ -60,6 +60,9 @@ class CommandInputs {
     void record_if_asked(const RecordConfig& config, const FileOwner& owner,
                          const std::string& command, std::uint32_t netns, Settings settings);
     bool replaying() const { return replay_ != nullptr; }
+    // A replay's recording (its header and settings) and event filter.
+    const Replay& recording() const { return *replay_; }
+    const SocketFilter& filter() const { return filter_; }
     // Called with every clock a replay serves (netstat --at stops there).
     void watch_clock(std::function<void(std::uint64_t)> hook) { clock_hook_ = std::move(hook); }
     std::uint64_t now_ns();
@@ -95,7 +98,7 @@ class CommandInputs {
     T read_through(const std::function<T()>& read, T (Replay::*pull)(),
                    void (Recorder::*record)(const T&)) {
         if (replay_ != nullptr) {
-            return (replay_->*pull)();
+            return (replay_.get()->*pull)();
         }
         T value = read();
         if (recorder_) {
@@ -106,7 +109,7 @@ class CommandInputs {
 
     Tracer* tracer_ = nullptr;
     std::unique_ptr<Recorder> recorder_;
-    Replay* replay_ = nullptr;
+    std::unique_ptr<Replay> replay_;
     SocketFilter filter_;
     WallClock clock_;
     std::unique_ptr<CgroupNames> host_cgroups_;
@@ -121,10 +124,13 @@ RecordingHeader new_recording_header(const std::string& command, std::uint32_t n
                                      const WallClock& clock,
                                      std::vector<std::pair<std::string, std::string>> settings);
 
-// Opens -r's files (one clear line on stderr when they come from another
-// host); throws RecordingError.
-std::unique_ptr<Replay> open_replay(const std::vector<std::string>& paths,
-                                    const std::string& command);
+// -r: the inputs of a replay of command's recording, its events selected by
+// the family and port filters (one clear line on stderr when the files come
+// from another host); throws RecordingError.
+struct FilterConfig;
+std::unique_ptr<CommandInputs> replay_inputs(const RecordConfig& record,
+                                             const FilterConfig& filters,
+                                             const std::string& command);
 
 // A recorded setting as a number; RecordingError when it is missing or not one.
 double setting_number(const Replay& replay, const std::string& key);

@@ -121,15 +121,15 @@ int listen_with(const ListenConfig& config, const ListenSettings& settings, Comm
 
 int run_command(const ListenConfig& config) {
     if (config.record.replaying()) {
-        std::unique_ptr<Replay> replay = open_replay(config.record.read_paths, "listen");
-        const SocketFilter filter{config.filters.family, config.filters.ports};
-        CommandInputs inputs(*replay, filter);
-        ListenSettings settings{setting_number(*replay, "interval_s"),
-                                setting_number(*replay, "sample_s"),
-                                static_cast<std::uint32_t>(setting_number(*replay, "max_sockets")),
-                                replay->setting("counts_syn_drops") == "1", replay->header().netns};
-        return listen_with(config, settings, inputs,
-                           inputs.reconciler({std::nullopt, filter, false}, true), {});
+        std::unique_ptr<CommandInputs> inputs =
+            replay_inputs(config.record, config.filters, "listen");
+        const Replay& replay = inputs->recording();
+        ListenSettings settings{setting_number(replay, "interval_s"),
+                                setting_number(replay, "sample_s"),
+                                static_cast<std::uint32_t>(setting_number(replay, "max_sockets")),
+                                replay.setting("counts_syn_drops") == "1", replay.header().netns};
+        return listen_with(config, settings, *inputs,
+                           inputs->reconciler({std::nullopt, inputs->filter(), false}, true), {});
     }
 
     const Account account = account_for(config.tuning.user);

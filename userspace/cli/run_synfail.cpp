@@ -142,17 +142,18 @@ int synfail_with(const SynfailConfig& config, const SynfailSettings& settings,
 
 int run_command(const SynfailConfig& config) {
     if (config.record.replaying()) {
-        std::unique_ptr<Replay> replay = open_replay(config.record.read_paths, "synfail");
-        CommandInputs inputs(*replay, SocketFilter{config.filters.family, config.filters.ports});
+        std::unique_ptr<CommandInputs> inputs =
+            replay_inputs(config.record, config.filters, "synfail");
+        const Replay& replay = inputs->recording();
         SynfailSettings settings;
-        if (const double interval = setting_number(*replay, "interval_s"); interval > 0) {
+        if (const double interval = setting_number(replay, "interval_s"); interval > 0) {
             settings.interval_s = interval;
         }
-        settings.netns = replay->header().netns;
+        settings.netns = replay.header().netns;
         settings.listener_netns =
-            static_cast<std::uint32_t>(setting_number(*replay, "listener_netns"));
-        settings.listeners = replay->setting("listeners") == "1";
-        return synfail_with(config, settings, inputs, nullptr);
+            static_cast<std::uint32_t>(setting_number(replay, "listener_netns"));
+        settings.listeners = replay.setting("listeners") == "1";
+        return synfail_with(config, settings, *inputs, nullptr);
     }
 
     const Account account = account_for(config.tuning.user);

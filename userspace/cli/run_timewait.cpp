@@ -156,17 +156,18 @@ int timewait_with(const TimewaitConfig& config, const TimewaitSettings& settings
 
 int run_command(const TimewaitConfig& config) {
     if (config.record.replaying()) {
-        std::unique_ptr<Replay> replay = open_replay(config.record.read_paths, "timewait");
-        const SocketFilter filter{config.filters.family, config.filters.ports};
-        CommandInputs inputs(*replay, filter);
+        std::unique_ptr<CommandInputs> inputs =
+            replay_inputs(config.record, config.filters, "timewait");
+        const Replay& replay = inputs->recording();
         TimewaitSettings settings{
-            setting_number(*replay, "interval_s"), std::nullopt,
-            static_cast<std::uint32_t>(setting_number(*replay, "max_sockets"))};
-        if (const double every = setting_number(*replay, "list_every_s"); every > 0) {
+            setting_number(replay, "interval_s"), std::nullopt,
+            static_cast<std::uint32_t>(setting_number(replay, "max_sockets"))};
+        if (const double every = setting_number(replay, "list_every_s"); every > 0) {
             settings.list_every_s = every;
         }
-        return timewait_with(config, settings, inputs,
-                             inputs.reconciler({std::nullopt, filter, false}, true), nullptr);
+        return timewait_with(config, settings, *inputs,
+                             inputs->reconciler({std::nullopt, inputs->filter(), false}, true),
+                             nullptr);
     }
 
     const Account account = account_for(config.tuning.user);

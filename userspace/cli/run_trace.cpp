@@ -266,16 +266,15 @@ std::string number_text(double value) {
 
 // A replay of a trace recording: to print it, or (at) to show its table then.
 int replay_trace(const TraceConfig& config, const TableAt* at) {
-    std::unique_ptr<Replay> replay = open_replay(config.record.read_paths, "trace");
-    const SocketFilter filter{config.filters.family, config.filters.ports};
-    CommandInputs inputs(*replay, filter);
-    TraceSettings settings{setting_number(*replay, "reconcile_s"),
-                           static_cast<std::uint32_t>(setting_number(*replay, "max_sockets")),
-                           replay->header().netns};
-    std::unique_ptr<Reconciler> reconciler =
-        inputs.reconciler({std::nullopt, filter, replay->setting("owner_filtered") == "1"}, false);
+    std::unique_ptr<CommandInputs> inputs = replay_inputs(config.record, config.filters, "trace");
+    const Replay& replay = inputs->recording();
+    TraceSettings settings{setting_number(replay, "reconcile_s"),
+                           static_cast<std::uint32_t>(setting_number(replay, "max_sockets")),
+                           replay.header().netns};
+    std::unique_ptr<Reconciler> reconciler = inputs->reconciler(
+        {std::nullopt, inputs->filter(), replay.setting("owner_filtered") == "1"}, false);
     std::unique_ptr<LineSink> sink = open_output(config, FileOwner{getuid(), getgid(), ""});
-    return trace_with(config, settings, inputs, std::move(reconciler), *sink, at == nullptr, at);
+    return trace_with(config, settings, *inputs, std::move(reconciler), *sink, at == nullptr, at);
 }
 
 }  // namespace
