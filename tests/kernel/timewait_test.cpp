@@ -276,6 +276,10 @@ TEST_F(TimewaitTest, ChurnRatesLiveCountEndpointsAndCloser) {
 // births and live still follow the stream every interval, each report says
 // how old its listing is, and an early death waits for the next listing.
 TEST_F(TimewaitTest, BetweenListingsTheStreamKeepsTheCountsAndReportsSayTheListingsAge) {
+    // No connect() may take over a TIME_WAIT tuple here. The kernel can
+    // still end one early (a CI host once kept 39 of the 40); no event says
+    // so, only the next listing: the counts below allow for that.
+    ASSERT_EQ(ns_->exec("sysctl -qw net.ipv4.tcp_tw_reuse=0"), 0);
     start({"--interval", "0.5", "--list-every", "3"});
     constexpr std::uint16_t kPort = 9150;
     constexpr int kConnections = 40;
@@ -287,27 +291,33 @@ TEST_F(TimewaitTest, BetweenListingsTheStreamKeepsTheCountsAndReportsSayTheListi
 
     ASSERT_GE(intervals.size(), 8u) << stdout_;
     long births = 0;
+    long deaths = 0;
     double oldest = 0;
     bool fresh_after_stale = false;
     for (std::size_t i = 0; i < intervals.size(); ++i) {
         const json& j = intervals[i];
         births += j["births"].get<long>();
+        deaths += j["deaths"].get<long>();
         const double age = j["listing_age_s"].get<double>();
         EXPECT_LT(age, 3.5) << "listed at least every 3 s: " << j.dump();
         oldest = std::max(oldest, age);
         if (i > 0 && age < 0.1 && intervals[i - 1]["listing_age_s"].get<double>() > 2.0) {
             fresh_after_stale = true;
         }
-        // Between listings the live count is the table's: births so far, no deaths yet.
-        EXPECT_EQ(j["live"].get<long>(), births) << j.dump();
+        // Between listings the live count is the table's: births so far,
+        // less the early deaths listings found (none lived its 60 s).
+        EXPECT_EQ(j["live"].get<long>(), births - deaths) << j.dump();
     }
     EXPECT_GE(oldest, 2.0) << "intervals between listings report the listing's age";
     EXPECT_TRUE(fresh_after_stale) << stdout_;
     EXPECT_EQ(births, kConnections);
     EXPECT_EQ(total["births"], kConnections);
-    EXPECT_EQ(total["corrections"], 0) << "the stream missed no birth";
+    EXPECT_EQ(total["deaths"], total["early_deaths"]);
+    EXPECT_EQ(total["corrections"], total["early_deaths"])
+        << "the stream missed no birth: every correction is an early death";
+    EXPECT_LE(total["early_deaths"].get<long>(), 2) << "the kernel keeps its TIME_WAIT sockets";
     EXPECT_EQ(total["live"].get<long>(), ss);
-    EXPECT_EQ(ss, kConnections);
+    EXPECT_EQ(ss, kConnections - total["early_deaths"].get<long>());
 }
 
 TEST_F(TimewaitTest, ServerClosingFirstPutsTimeWaitOnTheServerSide) {
