@@ -2,6 +2,7 @@
 // timewait record a scenario with -w while printing it live; the replays
 // (-r, as an unprivileged user, no kernel) print exactly the live lines; a
 // damaged recording replays up to the damage and names its offset.
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -208,6 +209,26 @@ TEST_F(RecordTest, ReplaysPrintExactlyWhatTheLiveRunsPrinted) {
     EXPECT_EQ(refused_newer.exit_status, 6);
     EXPECT_NE(refused_newer.stderr_text.find("is recording format 2"), std::string::npos)
         << refused_newer.stderr_text;
+
+    // A recording from another boot (or host) replays, after one line saying
+    // whose times, owners and cgroups these are.
+    const std::string boot = run_shell("head -c 36 /proc/sys/kernel/random/boot_id");
+    ASSERT_EQ(boot.size(), 36u);
+    std::string foreign = whole;
+    const std::size_t at = foreign.find(boot);
+    ASSERT_NE(at, std::string::npos) << "the header names this boot";
+    foreign.replace(at, boot.size(), "00000000-0000-4000-8000-000000000000");
+    const std::string foreign_path = path("foreign.tsr");
+    std::ofstream(foreign_path, std::ios::binary) << foreign;
+    TracerRun from_elsewhere = replay({"trace", "-r", foreign_path, "--json"});
+    EXPECT_EQ(from_elsewhere.exit_status, 0) << from_elsewhere.stderr_text;
+    EXPECT_EQ(from_elsewhere.stdout_text, live_trace.stdout_text);
+    EXPECT_EQ(count_lines(from_elsewhere.stderr_text, "boot 00000000-0000-4000-8000-000000000000",
+                          "not this boot of this host"),
+              1u)
+        << from_elsewhere.stderr_text;
+    EXPECT_EQ(count_lines(replayed_trace.stderr_text, "not this boot", ""), 0u)
+        << "this boot's recordings replay without the line: " << replayed_trace.stderr_text;
 }
 
 // -w alone prints nothing (as tcpdump -w), rotates by size into files that
@@ -249,6 +270,38 @@ TEST_F(RecordTest, RecordingAloneRotatesAndAFullDiskEndsTheRun) {
     TracerRun failed = full.wait_exit(std::chrono::seconds(10));
     EXPECT_EQ(failed.exit_status, 1) << failed.stderr_text;
     EXPECT_NE(failed.stderr_text.find("/dev/full"), std::string::npos) << failed.stderr_text;
+}
+
+// logrotate's way: the recording is moved away, SIGHUP opens a new file by
+// the name, and the two replay as one (oldest first); the new file alone is
+// refused, since the table starts from the first file's seed listing.
+TEST_F(RecordTest, ASighupAfterTheRecordingMovedStartsItsNextPart) {
+    NetNamespace ns;
+    const std::string rec = path("hup.tsr");
+    const std::string moved = path("hup.tsr.1");
+    TracerProcess trace({"trace", "--netns", ns.path(), "-w", rec});
+    ASSERT_TRUE(trace.wait_ready());
+    production_like_traffic(ns);
+    std::filesystem::rename(rec, moved);
+    ASSERT_EQ(kill(trace.pid(), SIGHUP), 0);
+    for (int i = 0; i < 50 && !std::filesystem::exists(rec); ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    ASSERT_TRUE(std::filesystem::exists(rec)) << "no new recording 5 s after SIGHUP";
+    production_like_traffic(ns);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    TracerRun live = trace.stop();
+    ASSERT_EQ(live.exit_status, 0) << live.stderr_text;
+
+    TracerRun replayed = replay({"trace", "--json", "-r", moved, "-r", rec});
+    EXPECT_EQ(replayed.exit_status, 0) << replayed.stderr_text;
+    EXPECT_EQ(replayed.summary["events"], live.summary["events"]);
+    EXPECT_GE(replayed.events.size(), 2 * (8u * 10 + 4 * 2)) << "both rounds of traffic";
+
+    TracerRun alone = replay({"trace", "--json", "-r", rec});
+    EXPECT_EQ(alone.exit_status, 6) << alone.stderr_text;
+    EXPECT_NE(alone.stderr_text.find("is part 1 of a rotated recording"), std::string::npos)
+        << alone.stderr_text;
 }
 
 }  // namespace
