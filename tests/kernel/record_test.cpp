@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 #include <thread>
 
@@ -262,6 +263,32 @@ TEST_F(RecordTest, RecordingAloneRotatesAndAFullDiskEndsTheRun) {
     EXPECT_EQ(replayed.exit_status, 0) << replayed.stderr_text;
     EXPECT_EQ(replayed.summary["events"], live.summary["events"]);
     EXPECT_GE(replayed.events.size(), 8u * 10 + 4 * 2);
+
+    // No listing came after the seed (reconciliation every 10 s): the table
+    // at the end knows its TIME_WAIT sockets from the stream only, and netstat
+    // --at prints their queues, users and inodes as unknown, not as 0s or root.
+    ASSERT_FALSE(replayed.events.empty());
+    // The last event, refused connects after the TIME_WAIT births.
+    const std::string end = replayed.events.back()["ts"].get<std::string>();
+    std::vector<std::string> at_args = {"netstat", "-tane"};
+    for (std::size_t i = 2; i < args.size(); ++i) {
+        at_args.push_back(args[i]);
+    }
+    at_args.push_back("--at");
+    at_args.push_back(end);
+    TracerRun table = replay(at_args);
+    EXPECT_EQ(table.exit_status, 0) << table.stderr_text;
+    std::size_t unknown_timewaits = 0;
+    std::istringstream lines(table.stdout_text);
+    for (std::string line; std::getline(lines, line);) {
+        std::istringstream words(line);
+        std::vector<std::string> f{std::istream_iterator<std::string>(words), {}};
+        if (f.size() == 8 && f[5] == "TIME_WAIT" && f[4].ends_with(":7500")) {
+            EXPECT_EQ(f[1] + f[2] + f[6] + f[7], "----") << line;
+            ++unknown_timewaits;
+        }
+    }
+    EXPECT_EQ(unknown_timewaits, 8u) << table.stdout_text;
 
     TracerProcess full({"trace", "--netns", ns.path(), "-w", "/dev/full"});
     ASSERT_TRUE(full.wait_ready());

@@ -267,6 +267,27 @@ TEST(NetstatRows, CapturedTaneopWRowsWithTimers) {
               "         0          -                    timewait (51.40/0/0)\n");
 }
 
+// netstat --at between listings: a socket only the stream knows in its state
+// shows its tuple and state; what a listing would have said is unknown.
+TEST(NetstatRows, WhatNoListingShowedIsUnknownNeverZeroOrRoot) {
+    FakeNames names = spec_names();
+    NetstatFlags f = tan();
+    f.extend = f.timers = f.programs = f.wide = true;
+    ListedSocket connecting = sock("10.99.0.1", 0, "10.99.0.2", 443, TcpState::SynSent);
+    connecting.stream_only = true;
+    EXPECT_EQ(row(connecting, f, names),
+              "tcp        -      - 10.99.0.1:-             10.99.0.2:443           SYN_SENT    - "
+              "         -          -                    -\n");
+    ListedSocket tw = sock("127.0.0.1", 46004, "127.0.0.1", 22, TcpState::TimeWait);
+    tw.is_timewait = tw.stream_only = true;
+    EXPECT_EQ(row(tw, f, names),
+              "tcp        -      - 127.0.0.1:46004         127.0.0.1:22            TIME_WAIT   - "
+              "         -          -                    -\n");
+    NetstatFlags named;
+    named.all = named.extend = true;
+    EXPECT_EQ(row(tw, named, names).find("root"), std::string::npos) << row(tw, named, names);
+}
+
 TEST(NetstatRows, UserNamesAreNotTruncatedAndUnknownUidsAreNumbers) {
     FakeNames names = spec_names();
     NetstatFlags f;

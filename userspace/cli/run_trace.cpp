@@ -126,6 +126,7 @@ std::vector<ListedSocket> table_as_listing(const SocketTable& table,
         s.state = e.state;
         s.is_timewait = e.state == TcpState::TimeWait;
         s.is_request = e.request;
+        s.stream_only = true;
         out.push_back(s);
     }
     // IPv4 first, listeners first, as the kernel lists them; then by port.

@@ -22,6 +22,10 @@ struct ListedSocket {
     TcpState state = TcpState::Close;
     bool is_timewait = false;  // an inet_timewait_sock: only its tuple is real
     bool is_request = false;   // a request socket (NEW_SYN_RECV)
+    // Known from the event stream only, never listed in this state (netstat
+    // --at between listings): the queues, uid, inode and timer are unknown,
+    // and so is a port of 0 (connect() picks it after entering SYN_SENT).
+    bool stream_only = false;
     std::uint32_t rqueue = 0;  // LISTEN: accept queue; else bytes unread
     std::uint32_t wqueue = 0;  // LISTEN: backlog; else bytes unacknowledged
     std::uint32_t uid = 0;

@@ -207,23 +207,34 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
                         ProgramLookup* programs, CgroupNames* cgroups) {
     const ListedSocket& s = row.socket;
     bool listener = s.state == TcpState::Listen;
-    std::string local = endpoint(s.saddr, s.sport, flags, names);
+    // What no listing showed is printed as unknown, never as a 0 (or root).
+    const bool unknown = s.stream_only;
+    std::string local =
+        unknown && s.sport == 0
+            ? netstat_endpoint(netstat_host(s.saddr, flags.numeric, names), "-", flags.wide)
+            : endpoint(s.saddr, s.sport, flags, names);
     std::string remote = endpoint(s.daddr, s.dport, flags, names);
     // A request socket is listed as SYN_RECV, as /proc/net/tcp lists it.
     TcpState state = s.state == TcpState::NewSynRecv ? TcpState::SynRecv : s.state;
     std::string out;
     out.reserve(96);
     out += s.saddr.family == AF_INET6 ? "tcp6  " : "tcp   ";
-    append_right(out, std::to_string(s.rqueue), 6);
+    append_right(out, unknown ? "-" : std::to_string(s.rqueue), 6);
     out += ' ';
-    append_right(out, std::to_string(listener ? 0u : s.wqueue), 6);
+    // netstat prints a listener's Send-Q as 0 whatever the kernel says.
+    append_right(out, listener ? "0" : unknown ? "-" : std::to_string(s.wqueue), 6);
     out += ' ';
     append_left(out, local, kAddressWidth);
     out += ' ';
     append_left(out, remote, kAddressWidth);
     out += ' ';
     append_left(out, state_name(state), 11);
-    if (flags.extend) {
+    if (flags.extend && unknown) {
+        out += ' ';
+        append_left(out, "-", 10);
+        out += ' ';
+        append_left(out, "-", 10);
+    } else if (flags.extend) {
         std::optional<std::string> user = flags.numeric ? std::nullopt : names.user(s.uid);
         out += ' ';
         // netstat prints an unnamed uid with %d.
@@ -252,7 +263,9 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
         out += ' ';
         append_left(out, cgroup != nullptr ? escape_for_terminal(cgroup->label()) : "-", 30);
     }
-    if (flags.timers) {
+    if (flags.timers && unknown) {
+        out += " -";
+    } else if (flags.timers) {
         auto [retransmits, probes] = timer_counts(s);
         out += ' ';
         out += netstat_timer(s.timer, s.expires_ms / kMsPerTick, retransmits, probes);
