@@ -61,10 +61,17 @@ std::string port_text(std::uint16_t port, bool numeric, NameLookup& names) {
     return std::to_string(port);
 }
 
-std::string endpoint(const IpAddress& addr, std::uint16_t port, const NetstatFlags& flags,
-                     NameLookup& names) {
+// port: nullopt when it is not known ("-").
+std::string endpoint(const IpAddress& addr, std::optional<std::uint16_t> port,
+                     const NetstatFlags& flags, NameLookup& names) {
     return netstat_endpoint(netstat_host(addr, flags.numeric, names),
-                            port_text(port, flags.numeric, names), flags.wide);
+                            port ? port_text(*port, flags.numeric, names) : "-", flags.wide);
+}
+
+// netstat prints an unnamed uid with %d.
+std::string user_text(std::uint32_t uid, bool numeric, NameLookup& names) {
+    std::optional<std::string> user = numeric ? std::nullopt : names.user(uid);
+    return user ? safe(std::move(*user)) : std::to_string(static_cast<std::int32_t>(uid));
 }
 
 // The numbers /proc/net/tcp prints after the timer: (retransmits, probes).
@@ -209,10 +216,8 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
     bool listener = s.state == TcpState::Listen;
     // What no listing showed is printed as unknown, never as a 0 (or root).
     const bool unknown = s.stream_only;
-    std::string local =
-        unknown && s.sport == 0
-            ? netstat_endpoint(netstat_host(s.saddr, flags.numeric, names), "-", flags.wide)
-            : endpoint(s.saddr, s.sport, flags, names);
+    std::string local = endpoint(
+        s.saddr, unknown && s.sport == 0 ? std::nullopt : std::optional(s.sport), flags, names);
     std::string remote = endpoint(s.daddr, s.dport, flags, names);
     // A request socket is listed as SYN_RECV, as /proc/net/tcp lists it.
     TcpState state = s.state == TcpState::NewSynRecv ? TcpState::SynRecv : s.state;
@@ -229,20 +234,11 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
     append_left(out, remote, kAddressWidth);
     out += ' ';
     append_left(out, state_name(state), 11);
-    if (flags.extend && unknown) {
+    if (flags.extend) {
         out += ' ';
-        append_left(out, "-", 10);
+        append_left(out, unknown ? "-" : user_text(s.uid, flags.numeric, names), 10);
         out += ' ';
-        append_left(out, "-", 10);
-    } else if (flags.extend) {
-        std::optional<std::string> user = flags.numeric ? std::nullopt : names.user(s.uid);
-        out += ' ';
-        // netstat prints an unnamed uid with %d.
-        append_left(
-            out, user ? safe(std::move(*user)) : std::to_string(static_cast<std::int32_t>(s.uid)),
-            10);
-        out += ' ';
-        append_left(out, std::to_string(s.inode), 10);
+        append_left(out, unknown ? "-" : std::to_string(s.inode), 10);
     }
     if (flags.programs) {
         std::optional<std::string> program =
@@ -263,12 +259,11 @@ std::string netstat_row(const NetstatRow& row, const NetstatFlags& flags, NameLo
         out += ' ';
         append_left(out, cgroup != nullptr ? escape_for_terminal(cgroup->label()) : "-", 30);
     }
-    if (flags.timers && unknown) {
-        out += " -";
-    } else if (flags.timers) {
+    if (flags.timers) {
         auto [retransmits, probes] = timer_counts(s);
         out += ' ';
-        out += netstat_timer(s.timer, s.expires_ms / kMsPerTick, retransmits, probes);
+        out +=
+            unknown ? "-" : netstat_timer(s.timer, s.expires_ms / kMsPerTick, retransmits, probes);
     }
     out += '\n';
     return out;
